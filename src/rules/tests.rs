@@ -1,0 +1,1 @@
+//! Unit tests for each rule kind and for loading errors.
