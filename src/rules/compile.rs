@@ -196,7 +196,11 @@ impl Compiled {
     pub fn run(&self, s: &Subject<'_>) -> Vec<bool> {
         let mut hit = vec![false; self.rule_count];
         let raw = [s.author, s.email, s.url, s.comment];
+        // The comment is decoded once: `visible` for caps and script,
+        // its folded form for every text matcher.
+        let visible = normalize::decode_visible(s.comment);
         let mut normalized: [Option<String>; 4] = Default::default();
+        normalized[3] = Some(normalize::fold(&visible));
         for (k, m) in self.fields.iter().enumerate() {
             if m.regex.is_none() && m.words.is_none() {
                 continue;
@@ -238,17 +242,15 @@ impl Compiled {
         if !self.domains.is_empty() {
             self.run_domains(s, &links, &mut hit);
         }
-        let needs_visible = self
-            .checks
-            .iter()
-            .any(|(_, c)| matches!(c, Check::Caps { .. } | Check::Script { .. }));
-        let visible = if needs_visible {
-            normalize::decode_visible(s.comment)
-        } else {
-            String::new()
+        let mut facts = Facts {
+            comment: &comment,
+            visible: &visible,
+            links: &links,
+            words_outside_links: None,
+            caps: None,
         };
         for (i, check) in &self.checks {
-            hit[*i] = self.check(check, s, &comment, &visible, &links);
+            hit[*i] = self.check(check, s, &mut facts);
         }
         hit
     }
@@ -285,24 +287,22 @@ impl Compiled {
         }
     }
 
-    fn check(
-        &self,
-        check: &Check,
-        s: &Subject<'_>,
-        comment: &str,
-        visible: &str,
-        links: &[text::Link],
-    ) -> bool {
+    fn check(&self, check: &Check, s: &Subject<'_>, f: &mut Facts<'_>) -> bool {
         match check {
             Check::Links { max, url_field } => {
                 let extra = usize::from(*url_field && !s.url.trim().is_empty());
-                links.len() + extra > *max as usize
+                f.links.len() + extra > *max as usize
             }
             Check::LinkOnly { max_words } => {
-                !links.is_empty() && words_outside_links(comment, links) <= *max_words as usize
+                let (comment, links) = (f.comment, f.links);
+                !links.is_empty()
+                    && *f.words_outside_links.get_or_insert_with(|| {
+                        text::words_outside_links(comment, links, *max_words as usize)
+                    }) <= *max_words as usize
             }
             Check::Caps { ratio, min_letters } => {
-                let (letters, upper) = text::caps_share(visible);
+                let visible = f.visible;
+                let (letters, upper) = *f.caps.get_or_insert_with(|| text::caps_share(visible));
                 letters >= *min_letters && letters > 0 && upper as f64 / letters as f64 >= *ratio
             }
             Check::Script {
@@ -310,7 +310,7 @@ impl Compiled {
                 ratio,
                 min_letters,
             } => {
-                let (letters, foreign) = text::foreign_letters(visible, allowed);
+                let (letters, foreign) = text::foreign_letters(f.visible, allowed);
                 letters >= *min_letters && letters > 0 && foreign as f64 / letters as f64 > *ratio
             }
             request_check => {
@@ -345,6 +345,16 @@ impl Compiled {
             }
         }
     }
+}
+
+/// Per-comment measurements shared by the checks, computed at most once
+/// each, so many rules of one kind cost little more than one.
+struct Facts<'a> {
+    comment: &'a str,
+    visible: &'a str,
+    links: &'a [text::Link],
+    words_outside_links: Option<usize>,
+    caps: Option<(usize, usize)>,
 }
 
 /// Index of a field in `FIELDS` (`All` is expanded by the spec parser).
@@ -400,28 +410,4 @@ fn check_of(kind: &KindSpec) -> Option<Check> {
         },
         KindSpec::Regex { .. } | KindSpec::Words { .. } | KindSpec::Domains { .. } => return None,
     })
-}
-
-/// Counts the words of `comment` that are not part of a link, HTML tag or
-/// BBCode tag: what is left of a "link-only" comment is at most a word or two.
-fn words_outside_links(comment: &str, links: &[text::Link]) -> usize {
-    let mut rest = comment.to_owned();
-    for l in links {
-        rest = rest.replace(&l.text, " ");
-    }
-    let mut plain = String::with_capacity(rest.len());
-    let mut depth_close = None;
-    for c in rest.chars() {
-        match (depth_close, c) {
-            (None, '<') => depth_close = Some('>'),
-            (None, '[') => depth_close = Some(']'),
-            (Some(close), c) if c == close => depth_close = None,
-            (Some(_), _) => {}
-            (None, c) => plain.push(c),
-        }
-    }
-    plain
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().any(char::is_alphabetic))
-        .count()
 }

@@ -12,7 +12,7 @@
 //! numeric references and a handful of named ones are used to hide words, and
 //! the full HTML5 table (2,000+ names) would add a dependency for nothing.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization};
 
 /// Returns the text rules match against: HTML entities decoded, Unicode NFKC,
 /// invisible characters and stray combining marks removed, look-alike letters
@@ -23,25 +23,42 @@ use unicode_normalization::UnicodeNormalization;
 /// so a comment written wholly in Cyrillic or Greek keeps its script (the
 /// `script` rule needs to see it) while `viаgrа` becomes `viagra`.
 pub fn normalize(text: &str) -> String {
-    let decoded = decode_visible(text);
-    let lower = decoded.to_lowercase();
-    let mut out = String::with_capacity(lower.len());
-    let mut word = String::new();
-    for c in lower.chars() {
-        if c.is_alphanumeric() {
-            word.push(c);
-            continue;
+    fold(&decode_visible(text))
+}
+
+/// The second half of [`normalize`], for callers that already hold the
+/// [`decode_visible`] form (the rule engine needs both and decodes once).
+pub fn fold(visible: &str) -> String {
+    let mut out = String::with_capacity(visible.len());
+    if visible.is_ascii() {
+        // Fast path for the common case: no look-alikes, ASCII lowercase.
+        for b in visible.bytes() {
+            if b.is_ascii_whitespace() {
+                if !out.is_empty() && !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            } else {
+                out.push(char::from(b.to_ascii_lowercase()));
+            }
+        }
+    } else {
+        let mut word = String::new();
+        for c in visible.chars().flat_map(char::to_lowercase) {
+            if c.is_alphanumeric() {
+                word.push(c);
+                continue;
+            }
+            flush_word(&mut word, &mut out);
+            if c.is_whitespace() {
+                if !out.is_empty() && !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            } else {
+                out.push(c);
+            }
         }
         flush_word(&mut word, &mut out);
-        if c.is_whitespace() {
-            if !out.is_empty() && !out.ends_with(' ') {
-                out.push(' ');
-            }
-        } else {
-            out.push(c);
-        }
     }
-    flush_word(&mut word, &mut out);
     if out.ends_with(' ') {
         out.pop();
     }
@@ -54,10 +71,17 @@ pub fn normalize(text: &str) -> String {
 /// exactly what they look for.
 pub fn decode_visible(text: &str) -> String {
     let decoded = decode_entities(text);
-    decoded
-        .nfkc()
-        .filter(|&c| !is_invisible(c) && !is_stray_mark(c))
-        .collect()
+    if decoded.is_ascii() {
+        // ASCII is already NFKC and holds no invisible characters except
+        // controls, which matchers treat like any other character.
+        return decoded;
+    }
+    let keep = |c: &char| !is_invisible(*c) && !is_stray_mark(*c);
+    // Most text is already NFKC; the quick check skips the costly rewrite.
+    if unicode_normalization::is_nfkc_quick(decoded.chars()) == IsNormalized::Yes {
+        return decoded.chars().filter(keep).collect();
+    }
+    decoded.nfkc().filter(keep).collect()
 }
 
 /// Appends `word` to `out`, folding look-alikes when the word mixes a Latin

@@ -29,6 +29,8 @@ pub struct Link {
     pub text: String,
     /// Its host name, lowercase, without port.
     pub host: String,
+    /// Byte ranges of its occurrences in the searched text.
+    pub spans: Vec<(usize, usize)>,
 }
 
 impl LinkFinder {
@@ -60,12 +62,18 @@ impl LinkFinder {
             let link = m
                 .as_str()
                 .trim_end_matches(['.', ',', ')', '!', '?', ';', ':']);
-            if link.is_empty() || links.iter().any(|l| l.text == link) {
+            let span = (m.start(), m.start() + link.len());
+            if link.is_empty() {
+                continue;
+            }
+            if let Some(seen) = links.iter_mut().find(|l| l.text == link) {
+                seen.spans.push(span);
                 continue;
             }
             links.push(Link {
                 text: link.to_owned(),
                 host: host_of(link),
+                spans: vec![span],
             });
         }
         links
@@ -87,8 +95,52 @@ pub fn host_of(link: &str) -> String {
     host.trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// Counts the words of `text` outside links, HTML tags and BBCode tags,
+/// stopping once the count passes `limit` (a long comment is not "only a
+/// link", and need not be scanned to the end to know it).
+pub fn words_outside_links(text: &str, links: &[Link], limit: usize) -> usize {
+    let mut words = 0;
+    let mut in_word = false;
+    let mut close = None;
+    let mut i = 0;
+    let bytes = text.len();
+    while i < bytes {
+        if let Some(&(_, end)) = links.iter().flat_map(|l| &l.spans).find(|sp| sp.0 == i) {
+            i = end;
+            in_word = false;
+            continue;
+        }
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
+        match (close, c) {
+            (None, '<') => close = Some('>'),
+            (None, '[') => close = Some(']'),
+            (Some(end), c) if c == end => close = None,
+            (Some(_), _) => {}
+            (None, c) if c.is_alphanumeric() => {
+                if !in_word && c.is_alphabetic() {
+                    words += 1;
+                    if words > limit {
+                        return words;
+                    }
+                }
+                in_word = true;
+            }
+            (None, _) => in_word = false,
+        }
+    }
+    words
+}
+
 /// Letter counts of a text: all letters, and the capitals among them.
 pub fn caps_share(text: &str) -> (usize, usize) {
+    if text.is_ascii() {
+        let letters = text.bytes().filter(u8::is_ascii_alphabetic).count();
+        let upper = text.bytes().filter(u8::is_ascii_uppercase).count();
+        return (letters, upper);
+    }
     let mut letters = 0;
     let mut upper = 0;
     for c in text.chars().filter(|c| c.is_alphabetic()) {
@@ -178,6 +230,15 @@ impl Script {
 
 /// Counts the letters of `text`, and those not written in an `allowed` script.
 pub fn foreign_letters(text: &str, allowed: &[Script]) -> (usize, usize) {
+    if text.is_ascii() {
+        let letters = text.bytes().filter(u8::is_ascii_alphabetic).count();
+        let foreign = if allowed.contains(&Script::Latin) {
+            0
+        } else {
+            letters
+        };
+        return (letters, foreign);
+    }
     let mut letters = 0;
     let mut foreign = 0;
     for c in text.chars().filter(|c| c.is_alphabetic()) {
@@ -229,6 +290,21 @@ mod tests {
         for (case, text, hosts) in cases {
             let got: Vec<String> = finder.find(text).into_iter().map(|l| l.host).collect();
             assert_eq!(&got, hosts, "case: {case}");
+        }
+    }
+
+    #[test]
+    fn words_outside_links_stop_counting_past_the_limit() {
+        let finder = LinkFinder::new();
+        let cases = [
+            ("bare link", "https://bit.ly/x", 0),
+            ("anchor", r#"<a href="http://x.com">http://x.com</a>"#, 0),
+            ("bbcode", "[url=http://x.com]cheap pills[/url]", 2),
+            ("sentence", "the nhs page https://nhs.uk helped me a lot", 3),
+        ];
+        for (case, text, want) in cases {
+            let links = finder.find(text);
+            assert_eq!(words_outside_links(text, &links, 2), want, "case: {case}");
         }
     }
 
