@@ -14,6 +14,8 @@
 //! - [`domain`], [`intake`], [`sanitize`], [`privacy`], [`store`].
 //! - [`rules`]: the spam rules engine (rule files, normalization, verdicts,
 //!   form tokens, and the `rules check` / `rules eval` commands).
+//! - [`client_addr`]: the client address behind trusted proxies;
+//!   [`ratelimit`]: governor limits per address, admin lockout.
 //! - [`cli`]: the command line; [`telemetry`]: logging.
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
@@ -21,11 +23,13 @@
 pub mod admin;
 pub mod api;
 pub mod cli;
+pub mod client_addr;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod intake;
 pub mod privacy;
+pub mod ratelimit;
 pub mod rules;
 pub mod sanitize;
 pub mod secrets;
