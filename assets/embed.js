@@ -280,15 +280,19 @@
   // ---- identicon ------------------------------------------------------------
   // A 5x5 mirrored pattern drawn from the opaque `avatar` string: no request.
   function avatarBytes(s) {
+    // FNV-1a over the whole string, then stretched: every character of the
+    // opaque string changes the picture.
     s = String(s || '');
-    var bytes = [];
-    if (/^[0-9a-f]{12,}$/i.test(s)) {
-      for (var i = 0; i + 1 < s.length; i += 2) bytes.push(parseInt(s.substr(i, 2), 16));
-    }
     var h = 2166136261;
-    for (var j = 0; bytes.length < 18; j++) { // FNV-1a stretch for short or odd strings
-      h ^= s.charCodeAt(j % (s.length || 1)) || j;
+    for (var i = 0; i < s.length; i++) {
+      h ^= s.charCodeAt(i);
       h = Math.imul(h, 16777619) >>> 0;
+    }
+    var bytes = [];
+    for (var j = 0; j < 18; j++) {
+      h ^= j + 1;
+      h = Math.imul(h, 16777619) >>> 0;
+      h ^= h >>> 13;
       bytes.push(h & 255);
     }
     return bytes;
@@ -755,10 +759,11 @@
     var parent = this.parentInput.value || null;
 
     (this.tokenPromise || Promise.resolve('')).then(function (token) {
-      var body = {
-        page: self.page, author: v.author, email: v.email, url: v.url, comment: v.comment,
-        parent: parent, homepage: self.honeypot.value, form_token: token
-      };
+      // Optional fields are left out when empty rather than sent as "".
+      var body = { page: self.page, author: v.author, email: v.email, comment: v.comment, homepage: self.honeypot.value };
+      if (v.url) body.url = v.url;
+      if (parent) body.parent = parent;
+      if (token) body.form_token = token;
       return fetch(api('/api/comments'), {
         method: 'POST',
         credentials: 'omit',
