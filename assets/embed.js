@@ -242,6 +242,35 @@
     return Array.from(s).length;
   }
 
+  function bytes(s) {
+    return unescape(encodeURIComponent(s)).length;
+  }
+
+  // The server's pragmatic email syntax: what a reader can mistype.
+  function validEmail(email) {
+    var at = email.lastIndexOf('@');
+    if (at < 0) return false;
+    var local = email.slice(0, at);
+    var labels = email.slice(at + 1).split('.');
+    if (!local || bytes(local) > 64 || /[\s\u0000-\u001f\u007f<>()[\]\\,;:"@]/.test(local)) return false;
+    if (local.charAt(0) === '.' || local.slice(-1) === '.' || local.indexOf('..') >= 0) return false;
+    return labels.length >= 2 && labels.every(function (l) {
+      return l && bytes(l) <= 63 && l.charAt(0) !== '-' && l.slice(-1) !== '-' && /^[\p{L}\p{N}-]+$/u.test(l);
+    });
+  }
+
+  // The website field as the server reads it: `example.org` means https://.
+  function websiteUrl(raw) {
+    var colon = raw.indexOf(':');
+    var hasScheme = colon > 0 && raw.slice(0, colon).indexOf('.') < 0;
+    try {
+      var u = new URL(hasScheme ? raw : 'https://' + raw);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname && !u.username && !u.password;
+    } catch (e) {
+      return false;
+    }
+  }
+
   // ---- the server's sanitized html, filtered once more ----------------------
   // The server sanitizes with ammonia; this is a second, independent line:
   // the markup is parsed into an inert <template>, and only known-harmless
@@ -696,8 +725,9 @@
     this.formError.hidden = false;
   };
 
-  // Mirrors the server's checks so that most mistakes are caught before a
-  // round trip; the server stays the authority (its 422 messages are shown).
+  // Mirrors the server's checks (src/domain.rs) so that most mistakes are
+  // caught before a round trip; the server stays the authority and its 422
+  // messages are shown as they come.
   Thread.prototype.check = function (v) {
     var t = this.t;
     var errors = {};
@@ -706,10 +736,11 @@
     if (!v.author) errors.author = t.required;
     else if (chars(v.author) > 100) errors.author = fmt(t.tooLong, { max: 100 });
     if (!v.email) errors.email = t.required;
-    else if (v.email.length > 254 || !/^[^\s@<>()",;:]+@[^\s@<>()",;:]+\.[^\s@<>()",;:.]+$/.test(v.email)) errors.email = t.invalidEmail;
+    else if (bytes(v.email) > 254) errors.email = fmt(t.tooLong, { max: 254 });
+    else if (!validEmail(v.email)) errors.email = t.invalidEmail;
     if (v.url) {
-      if (!safeHttpUrl(v.url)) errors.url = t.invalidUrl;
-      else if (v.url.length > 2048) errors.url = fmt(t.tooLong, { max: 2048 });
+      if (v.url.length > 2048) errors.url = fmt(t.tooLong, { max: 2048 });
+      else if (!websiteUrl(v.url)) errors.url = t.invalidUrl;
     }
     return errors;
   };

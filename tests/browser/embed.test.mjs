@@ -415,6 +415,27 @@ describe('embed on a blog page with a strict CSP', () => {
   });
 });
 
+describe('without JavaScript', () => {
+  test('the plain HTML form posts and comes back to the post with #comment-pending', async () => {
+    const path = pagePath('nojs');
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${blog.origin}${path}?nojs=1`);
+      await page.getByLabel('Comment *').fill('Posted the old way.');
+      await page.getByLabel('Name *').fill('Plain Reader');
+      await page.getByLabel('Email *').fill('plain@example.org');
+      await page.getByRole('button', { name: 'Post Comment' }).click();
+      await page.waitForURL((u) => u.hash === '#comment-pending');
+      const landed = new URL(page.url());
+      assert.equal(landed.origin, blog.origin, 'back on the blog');
+      assert.equal(landed.pathname, path, 'back on the post, not the blog\'s front page');
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe('embed with hostile content', () => {
   test('markup in a comment and javascript: links are inert', async () => {
     const path = pagePath('xss');
