@@ -859,6 +859,45 @@
     return null;
   };
 
+  // ---- light or dark ---------------------------------------------------------
+  // Follow the page, not only the reader's setting: a page that stays light
+  // when the reader prefers dark would otherwise get light text on white.
+  // The first opaque background up the tree decides; with none, the canvas
+  // is dark only if the page opted into dark (color-scheme) and the reader
+  // prefers it. data-theme="light|dark" on the host skips all this.
+  function luminance(color) {
+    var m = /rgba?\(([\d.]+)[, ]+([\d.]+)[, ]+([\d.]+)(?:[,/ ]+([\d.]+%?))?/.exec(color || '');
+    if (!m) return null;
+    var alpha = m[4] == null ? 1 : (m[4].slice(-1) === '%' ? parseFloat(m[4]) / 100 : parseFloat(m[4]));
+    if (alpha < 0.5) return null;
+    return (0.2126 * m[1] + 0.7152 * m[2] + 0.0722 * m[3]) / 255;
+  }
+
+  function followPageScheme(host) {
+    if (host.hasAttribute('data-theme') || !window.getComputedStyle) return;
+    var dark = null;
+    for (var node = host; node && node.nodeType === 1 && dark === null; node = node.parentElement) {
+      var l = luminance(getComputedStyle(node).backgroundColor);
+      if (l !== null) dark = l < 0.5;
+    }
+    if (dark === null) {
+      var scheme = getComputedStyle(document.documentElement).colorScheme || '';
+      dark = /dark/.test(scheme) && !!(window.matchMedia && matchMedia('(prefers-color-scheme: dark)').matches);
+    }
+    host.setAttribute('data-moderato-scheme', dark ? 'dark' : 'light');
+  }
+
+  function watchScheme(host) {
+    followPageScheme(host);
+    // The page's stylesheet may arrive after this script, and the reader may
+    // switch schemes while reading.
+    window.addEventListener('load', function () { followPageScheme(host); });
+    if (window.matchMedia) {
+      var mq = matchMedia('(prefers-color-scheme: dark)');
+      if (mq.addEventListener) mq.addEventListener('change', function () { followPageScheme(host); });
+    }
+  }
+
   // ---- comment counts for list pages -----------------------------------------
   function counts() {
     var nodes = Array.prototype.slice.call(document.querySelectorAll('[data-moderato-count]'));
@@ -890,7 +929,10 @@
       document.head.appendChild(el('link', { rel: 'stylesheet', href: api('/embed.css'), 'data-moderato-css': '' }));
     }
     var host = document.getElementById('moderato-thread');
-    if (host && !host.moderato) host.moderato = new Thread(host);
+    if (host && !host.moderato) {
+      host.moderato = new Thread(host);
+      watchScheme(host);
+    }
     counts();
   }
 

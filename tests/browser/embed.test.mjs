@@ -415,6 +415,31 @@ describe('embed on a blog page with a strict CSP', () => {
   });
 });
 
+describe('colour scheme', () => {
+  // Luminance of the embed's text colour: > 0.5 is light text (dark theme).
+  async function textLuminance(page) {
+    await page.locator('.moderato-count').waitFor();
+    await page.waitForFunction(() => document.querySelector('#moderato-thread').hasAttribute('data-moderato-scheme'));
+    return page.evaluate(() => {
+      const [r, g, b] = getComputedStyle(document.querySelector('.moderato-count')).color.match(/[\d.]+/g).map(Number);
+      return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+    });
+  }
+
+  test('a reader who prefers dark gets dark colours on a page with a dark mode, readable ones on a light-only page', async () => {
+    const context = await browser.newContext({ colorScheme: 'dark' });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${blog.origin}${pagePath('dark')}?csp=0&dark=1`);
+      assert.ok(await textLuminance(page) > 0.5, 'light text on the dark page');
+      await page.goto(`${blog.origin}${pagePath('light-only')}`);
+      assert.ok(await textLuminance(page) < 0.5, 'dark text on the light-only page');
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 describe('without JavaScript', () => {
   test('the plain HTML form posts and comes back to the post with #comment-pending', async () => {
     const path = pagePath('nojs');

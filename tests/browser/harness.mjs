@@ -129,7 +129,8 @@ function escapeAttr(s) {
  *   /<any path>?lang=de&csp=0&text-heading=...&count=/a,/b
  * `csp=0` drops the policy (to prove that an injected handler would have
  * run); `text-*` become data-text-* attributes; `count` adds count elements;
- * `nojs=1` serves the plain no-JavaScript form instead of the snippet.
+ * `nojs=1` serves the plain no-JavaScript form instead of the snippet;
+ * `dark=1` gives the page its own prefers-color-scheme dark mode.
  */
 export async function startBlog() {
   const port = await freePort();
@@ -147,6 +148,10 @@ export async function startBlog() {
       .map(([k, v]) => ` data-${k}="${escapeAttr(v)}"`).join('');
     const counts = (q.get('count') || '').split(',').filter(Boolean)
       .map((p, i) => `<p class="post-${i}"><span data-moderato-count="${escapeAttr(p)}">?</span> comments</p>`).join('\n');
+    // A page with its own dark mode (inline style: use with csp=0).
+    const darkStyle = q.get('dark') === '1'
+      ? '<style>:root{color-scheme:light dark}@media (prefers-color-scheme: dark){body{background:#121212;color:#eee}}</style>'
+      : '';
     let body;
     if (q.get('nojs') === '1') {
       body = `<form method="post" action="${svc}/api/comments">
@@ -163,7 +168,7 @@ export async function startBlog() {
     }
     const html = `<!doctype html>
 <html lang="${escapeAttr(lang)}">
-<head><meta charset="utf-8"><title>A blog post</title></head>
+<head><meta charset="utf-8"><title>A blog post</title>${darkStyle}</head>
 <body>
 <main>
 <h1>A blog post</h1>
