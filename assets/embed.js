@@ -473,9 +473,15 @@
     this.respondHome = el('div', { 'class': 'moderato-respond-home' });
     this.respond = this.buildForm();
     this.respondHome.appendChild(this.respond);
-    host.appendChild(el('section', { 'class': 'moderato-thread', 'aria-labelledby': this.countEl.id },
-      [this.countEl, this.statusEl, this.list]));
-    host.appendChild(this.respondHome);
+    // Kept hidden until embed.css has arrived: no flash of unstyled form,
+    // and the honeypot is never on screen.
+    var root = el('div', { 'class': 'moderato-root', hidden: true }, [
+      el('section', { 'class': 'moderato-thread', 'aria-labelledby': this.countEl.id },
+        [this.countEl, this.statusEl, this.list]),
+      this.respondHome
+    ]);
+    host.appendChild(root);
+    cssReady.then(function () { root.hidden = false; });
   };
 
   Thread.prototype.field = function (name, label, input, required, hint) {
@@ -924,10 +930,25 @@
       .catch(function () { /* leave the page's own fallback text */ });
   }
 
+  var cssReady;
+
+  function loadCss() {
+    var link = document.querySelector('link[data-moderato-css]');
+    if (link && link.sheet) return Promise.resolve();
+    return new Promise(function (resolve) {
+      if (!link) {
+        link = el('link', { rel: 'stylesheet', href: api('/embed.css'), 'data-moderato-css': '' });
+        document.head.appendChild(link);
+      }
+      // Shown unstyled rather than never: on error, or after five seconds.
+      link.addEventListener('load', resolve);
+      link.addEventListener('error', resolve);
+      setTimeout(resolve, 5000);
+    });
+  }
+
   function start() {
-    if (!document.querySelector('link[data-moderato-css]')) {
-      document.head.appendChild(el('link', { rel: 'stylesheet', href: api('/embed.css'), 'data-moderato-css': '' }));
-    }
+    cssReady = loadCss();
     var host = document.getElementById('moderato-thread');
     if (host && !host.moderato) {
       host.moderato = new Thread(host);
