@@ -352,6 +352,39 @@ describe('embed on a blog page with a strict CSP', () => {
     }
   });
 
+  test('with the consent box ticked, name, email, website and the pending comment survive a new visit', async () => {
+    const path = pagePath('remember');
+    const reader = await openReader(path);
+    const { page } = reader;
+    try {
+      await page.getByRole('checkbox', { name: /Save my name/ }).check();
+      const answer = await postThroughForm(reader, {
+        comment: 'Remember me.', author: 'Rita', email: 'rita@example.org', url: 'rita.example.org'
+      });
+      assert.equal(answer.status, 201);
+      await page.locator('.moderato-pending').waitFor();
+
+      // A new tab of the same browser: sessionStorage is gone, localStorage is not.
+      const again = await reader.context.newPage();
+      await again.goto(reader.url);
+      await again.locator('.moderato-pending', { hasText: 'Remember me.' }).waitFor();
+      assert.equal(await again.getByRole('textbox', { name: 'Name', exact: true }).inputValue(), 'Rita');
+      assert.equal(await again.getByRole('textbox', { name: 'Email', exact: true }).inputValue(), 'rita@example.org');
+      assert.equal(await again.getByRole('textbox', { name: 'Website', exact: true }).inputValue(), 'rita.example.org');
+      assert.equal(await again.getByRole('checkbox', { name: /Save my name/ }).isChecked(), true);
+
+      // Unticking on the next post forgets the identity.
+      await again.getByRole('checkbox', { name: /Save my name/ }).uncheck();
+      await again.getByRole('textbox', { name: 'Comment', exact: true }).fill('Forget me now.');
+      await again.getByRole('button', { name: 'Post Comment' }).click();
+      await waitText(again.locator('.moderato-form-status'), 'awaiting moderation');
+      assert.equal(await again.evaluate(() => localStorage.getItem('moderato:identity')), null);
+      await reader.assertClean();
+    } finally {
+      await reader.close();
+    }
+  });
+
   test('a double click on Post sends one request', async () => {
     const reader = await openReader(pagePath('double'));
     const { page } = reader;
