@@ -1,1 +1,33 @@
-//! placeholder
+//! moderato: a self-hosted comment moderation service for blogs.
+//!
+//! A reader's comment travels: HTTP body ([`api`]) -> validated
+//! [`domain::NewComment`] -> [`intake::submit`] (sanitize with [`sanitize`],
+//! protect the email with [`privacy`]) -> [`store`] (sled, one transaction
+//! per change, flushed before the answer) -> the author's decision through
+//! [`admin`] -> back out through [`api`] once approved.
+//!
+//! # Layout
+//! - [`config`]: defaults, TOML file, `MODERATO_*` overrides.
+//! - [`secrets`]: admin token and master key in the data directory.
+//! - [`startup`]: builds the app and its routes; [`server`]: the accept loop.
+//! - [`api`]: public routes; [`admin`]: admin routes; [`error`]: `ApiError`.
+//! - [`domain`], [`intake`], [`sanitize`], [`privacy`], [`store`].
+//! - [`cli`]: the command line; [`telemetry`]: logging.
+
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+pub mod admin;
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod intake;
+pub mod privacy;
+pub mod sanitize;
+pub mod secrets;
+pub mod server;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,65 @@
+//! Criterion benchmarks of the write path without HTTP: sanitizing a 1 KB
+//! and a 10 KB comment, and the whole intake of one comment (validate,
+//! sanitize, encrypt, store durably) on a real sled database on disk.
+//!
+//! Run: `cargo bench --bench intake`
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use moderato::config::Config;
+use moderato::domain::{FieldValue, Fields};
+use moderato::intake::{self, ClientInfo};
+use moderato::sanitize::Sanitizer;
+use moderato::state::AppState;
+
+/// A comment of about `bytes` bytes with the markup readers really use.
+fn comment_of(bytes: usize) -> String {
+    let paragraph = "I lost my father in spring and reading this <em>helped</em>. \
+        The part about <a href=\"https://example.org/grief\">anticipatory grief</a> \
+        is exactly what I could not name.\nThank you & take care <3\n\n";
+    paragraph.repeat(bytes / paragraph.len() + 1)[..bytes].to_owned()
+}
+
+fn sanitize(c: &mut Criterion) {
+    let sanitizer = Sanitizer::new();
+    for (name, size) in [("sanitize 1 KB", 1024), ("sanitize 10 KB", 10 * 1024)] {
+        let text = comment_of(size);
+        c.bench_function(name, |b| b.iter(|| sanitizer.clean(black_box(&text))));
+    }
+}
+
+fn intake(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Config {
+        data_dir: dir.path().to_owned(),
+        admin_token: Some("bench-admin-token-0123".into()),
+        ..Config::default()
+    };
+    let (state, _) = AppState::open(config).expect("open");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut fields = Fields::new();
+    for (name, value) in [
+        ("page", "/blog/grief/"),
+        ("author", "Ann"),
+        ("email", "ann@example.org"),
+        ("url", "https://ann.example.org"),
+    ] {
+        fields.insert(name.into(), FieldValue::Text(value.into()));
+    }
+    fields.insert("comment".into(), FieldValue::Text(comment_of(1024)));
+    let client = ClientInfo {
+        ip: Some("203.0.113.9".parse().expect("ip")),
+        user_agent: Some("Mozilla/5.0".into()),
+    };
+    c.bench_function("intake 1 KB comment (durable)", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(intake::submit(&state, black_box(&fields), &client))
+                .expect("stored")
+        })
+    });
+}
+
+criterion_group!(benches, sanitize, intake);
+criterion_main!(benches);

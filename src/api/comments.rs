@@ -1,0 +1,285 @@
+//! `POST /api/comments`, `GET /api/comments?page=`, `GET /api/comments/{id}`
+//! and `GET /api/counts`.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+use super::body::{self, BodyKind};
+use super::views::PublicComment;
+use super::{MAX_BODY_BYTES, peer_ip, with_state};
+use crate::domain::{CommentId, FieldErrors, PageId, Status};
+use crate::error::ApiError;
+use crate::intake::{self, ClientInfo};
+use crate::state::AppState;
+
+/// Most pages one `/api/counts` request may ask for.
+pub const MAX_COUNT_PAGES: usize = 100;
+
+/// The comment routes, without CORS.
+pub fn routes(
+    state: AppState,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+    let create = warp::path!("api" / "comments")
+        .and(warp::post())
+        .and(peer_ip())
+        .and(warp::header::optional::<String>("content-type"))
+        .and(warp::header::optional::<String>("accept"))
+        .and(warp::header::optional::<String>("referer"))
+        .and(warp::header::optional::<String>("user-agent"))
+        .and(warp::body::content_length_limit(MAX_BODY_BYTES))
+        .and(warp::body::bytes())
+        .and(with_state(state.clone()))
+        .then(comments_create);
+    let list = warp::path!("api" / "comments")
+        .and(warp::get())
+        .and(warp::query::<BTreeMap<String, String>>())
+        .and(warp::header::optional::<String>("if-none-match"))
+        .and(with_state(state.clone()))
+        .then(comments_list);
+    let one = warp::path!("api" / "comments" / String)
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .then(comment_get);
+    let counts = warp::path!("api" / "counts")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_state(state))
+        .then(counts_get);
+    create.or(list).or(one).or(counts)
+}
+
+/// The query string, or "" when there is none (warp rejects by default).
+fn raw_query() -> impl Filter<Extract = (String,), Error = std::convert::Infallible> + Clone {
+    warp::query::raw().or(warp::any().map(String::new)).unify()
+}
+
+/// POST /api/comments
+///
+/// 201 with `Location` and `{"id","status"}`; 303 back to the page for a
+/// browser form post; 400 malformed body; 413 too large; 415 other content
+/// types; 422 invalid fields.
+#[allow(clippy::too_many_arguments)]
+async fn comments_create(
+    peer: Option<std::net::IpAddr>,
+    content_type: Option<String>,
+    accept: Option<String>,
+    referer: Option<String>,
+    user_agent: Option<String>,
+    raw: Bytes,
+    state: AppState,
+) -> Result<Response, ApiError> {
+    let kind = body::kind(content_type.as_deref())?;
+    let fields = body::decode(kind, &raw)?;
+    let client = ClientInfo {
+        ip: peer,
+        user_agent,
+    };
+    let received = intake::submit(&state, &fields, &client).await?;
+    let location = format!("/api/comments/{}", received.id);
+
+    let wants_json = accept
+        .as_deref()
+        .is_some_and(|a| a.contains("application/json"));
+    let back = referer.and_then(|r| redirect_target(&r, &state.config.allowed_origins));
+    if let Some(back) = back.filter(|_| kind == BodyKind::Form && !wants_json) {
+        let anchor = match received.public_status {
+            Status::Approved => format!("comment-{}", received.id),
+            _ => "comment-pending".to_owned(),
+        };
+        let mut response = StatusCode::SEE_OTHER.into_response();
+        if let Ok(value) = HeaderValue::from_str(&format!("{back}#{anchor}")) {
+            response.headers_mut().insert(header::LOCATION, value);
+            return Ok(response);
+        }
+    }
+
+    #[derive(Serialize)]
+    struct Created {
+        id: CommentId,
+        status: Status,
+    }
+    let reply = warp::reply::json(&Created {
+        id: received.id,
+        status: received.public_status,
+    });
+    let mut response = warp::reply::with_status(reply, StatusCode::CREATED).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+/// The page a form came from, without its fragment, when its origin is
+/// allowed: never an open redirect to a site the author did not list.
+fn redirect_target(referer: &str, allowed_origins: &[String]) -> Option<String> {
+    let mut url = url::Url::parse(referer).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let origin = url.origin().ascii_serialization();
+    if !allowed_origins.is_empty() && !allowed_origins.contains(&origin) {
+        return None;
+    }
+    url.set_fragment(None);
+    Some(url.to_string())
+}
+
+/// GET /api/comments?page=/path
+///
+/// 200 with the approved comments, oldest first, and an `ETag`; 304 when
+/// `If-None-Match` matches; 422 for a missing or invalid page.
+async fn comments_list(
+    query: BTreeMap<String, String>,
+    if_none_match: Option<String>,
+    state: AppState,
+) -> Result<Response, ApiError> {
+    let page = page_param(query.get("page").map(String::as_str))?;
+
+    #[derive(Serialize)]
+    struct Thread<'a> {
+        page: &'a str,
+        count: usize,
+        comments: Vec<PublicComment>,
+    }
+    let comments: Vec<PublicComment> = state
+        .store
+        .approved_for_page(page.as_str())?
+        .iter()
+        .map(PublicComment::from)
+        .collect();
+    let body = serde_json::to_vec(&Thread {
+        page: page.as_str(),
+        count: comments.len(),
+        comments,
+    })
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(with_etag(body, if_none_match.as_deref()))
+}
+
+/// A JSON body with a strong `ETag` (a digest of the body), or a bare 304
+/// when the client already has it. `no-cache`: browsers revalidate every
+/// time, so an approved comment shows on the next load.
+pub fn with_etag(body: Vec<u8>, if_none_match: Option<&str>) -> Response {
+    let digest = Sha256::digest(&body);
+    let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+    let matches = if_none_match.is_some_and(|header| {
+        header
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == etag || t == "*")
+    });
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut response = Response::new(body.into());
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
+    };
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// GET /api/comments/{id}
+///
+/// 200 with the public view of an approved comment; 404 otherwise (a
+/// pending comment is not public yet).
+async fn comment_get(id: String, state: AppState) -> Result<Response, ApiError> {
+    let id: CommentId = id.parse().map_err(|()| ApiError::NotFound)?;
+    match state.store.get(id)? {
+        Some(c) if c.status == Status::Approved => {
+            Ok(warp::reply::json(&PublicComment::from(&c)).into_response())
+        }
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// GET /api/counts?page=/a&page=/b
+///
+/// 200 with `{"/a": 3, "/b": 0}` (approved comments); 422 for an invalid
+/// page or more than [`MAX_COUNT_PAGES`] pages.
+async fn counts_get(query: String, state: AppState) -> Result<Response, ApiError> {
+    let mut counts = BTreeMap::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if name != "page" {
+            continue;
+        }
+        if counts.len() == MAX_COUNT_PAGES {
+            return Err(field_error(
+                "page",
+                format!("Ask for at most {MAX_COUNT_PAGES} pages at once."),
+            ));
+        }
+        let page = page_param(Some(&value))?;
+        let count = state.store.approved_count(page.as_str())?;
+        counts.insert(page.as_str().to_owned(), count);
+    }
+    Ok(warp::reply::json(&counts).into_response())
+}
+
+fn page_param(raw: Option<&str>) -> Result<PageId, ApiError> {
+    PageId::parse(raw.unwrap_or("")).map_err(|message| field_error("page", message))
+}
+
+fn field_error(name: &'static str, message: String) -> ApiError {
+    let mut fields = FieldErrors::new();
+    fields.insert(name, message);
+    ApiError::Validation { fields }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_only_go_to_allowed_origins() {
+        let allowed = vec!["https://blog.example.org".to_owned()];
+        assert_eq!(
+            redirect_target("https://blog.example.org/post/#reply", &allowed).as_deref(),
+            Some("https://blog.example.org/post/")
+        );
+        assert_eq!(redirect_target("https://evil.example/", &allowed), None);
+        assert_eq!(redirect_target("javascript:alert(1)", &[]), None);
+        assert_eq!(
+            redirect_target("http://anywhere.example/p", &[]).as_deref(),
+            Some("http://anywhere.example/p")
+        );
+    }
+
+    #[test]
+    fn etags_match_weak_and_listed_forms() {
+        let first = with_etag(b"{}".to_vec(), None);
+        let etag = first.headers()[header::ETAG]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        for header in [
+            etag.clone(),
+            format!("W/{etag}"),
+            format!("\"x\", {etag}"),
+            "*".into(),
+        ] {
+            assert_eq!(
+                with_etag(b"{}".to_vec(), Some(&header)).status(),
+                StatusCode::NOT_MODIFIED,
+                "If-None-Match: {header}"
+            );
+        }
+        assert_eq!(
+            with_etag(b"{}".to_vec(), Some("\"other\"")).status(),
+            StatusCode::OK
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! Command line: `moderato [--config FILE] [serve]`, `moderato healthcheck`.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::startup::{App, shutdown_signal};
+use crate::telemetry;
+
+/// Self-hosted comment moderation for blogs.
+#[derive(Debug, Parser)]
+#[command(name = "moderato", version, about)]
+pub struct Cli {
+    /// TOML configuration file (every key can also be set as MODERATO_<KEY>).
+    #[arg(long, global = true, env = "MODERATO_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service (the default).
+    Serve,
+    /// Exit 0 when the service on the configured address answers /healthz
+    /// (for container health checks: needs no curl in the image).
+    Healthcheck,
+}
+
+/// Parses the arguments and runs the command.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init("info");
+    let config = match Config::load(
+        cli.config.as_deref(),
+        std::env::vars().filter(|(k, _)| k != "MODERATO_CONFIG"),
+    ) {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!("configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config),
+        Command::Healthcheck => healthcheck(&config),
+    }
+}
+
+fn serve(config: Config) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let app = match App::build(config).await {
+            Ok(app) => app,
+            Err(e) => {
+                tracing::error!("cannot start: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match app.run_until(shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// A plain HTTP/1.1 GET over a TCP socket: no client library, no curl.
+fn healthcheck(config: &Config) -> ExitCode {
+    let Some(mut addr) = config.listen_addr() else {
+        return ExitCode::FAILURE;
+    };
+    // A wildcard listen address is reached on loopback.
+    if addr.ip().is_unspecified() {
+        let loopback = match addr.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        };
+        addr = SocketAddr::new(loopback, addr.port());
+    }
+    match probe(addr) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            tracing::error!(%addr, "healthz did not answer 200");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            tracing::error!(%addr, error = %e, "healthz unreachable");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn probe(addr: SocketAddr) -> std::io::Result<bool> {
+    let timeout = Duration::from_secs(3);
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head)?;
+    Ok(head.starts_with(b"HTTP/1.1 200"))
+}

@@ -1,0 +1,487 @@
+//! Validated domain types: a comment is only a `NewComment` once every
+//! field has been checked ("parse, don't validate").
+//!
+//! Every rule of DESIGN.md's `POST /api/comments` lives here, and every
+//! invalid field is reported at once, in words a reader understands. Nothing
+//! here touches HTTP or storage.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Longest author name, in characters, after trimming.
+pub const MAX_AUTHOR_CHARS: usize = 100;
+/// Longest comment, in characters, after trimming.
+pub const MAX_COMMENT_CHARS: usize = 10_000;
+/// Longest email address, in bytes (RFC 5321).
+pub const MAX_EMAIL_LEN: usize = 254;
+/// Longest website address.
+pub const MAX_URL_LEN: usize = 2048;
+/// Longest page key.
+pub const MAX_PAGE_CHARS: usize = 512;
+
+/// One submitted field, as it arrived.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    /// A string (every form field, and JSON strings).
+    Text(String),
+    /// JSON `null`: treated as absent.
+    Null,
+    /// A JSON number, boolean, array or object where text was expected.
+    NotText,
+}
+
+/// Every field a client sent, by name; unknown names are kept for the spam
+/// rules (honeypot) and otherwise ignored.
+pub type Fields = BTreeMap<String, FieldValue>;
+
+/// Invalid fields by name, with a message for the reader.
+pub type FieldErrors = BTreeMap<&'static str, String>;
+
+/// A comment's status in the moderation queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Waiting for the author.
+    Pending,
+    /// Public.
+    Approved,
+    /// Declined by the author.
+    Rejected,
+    /// Spam, by the author or the rules.
+    Spam,
+}
+
+impl Status {
+    /// Every status, in the order the admin shows them.
+    pub const ALL: [Status; 4] = [
+        Status::Pending,
+        Status::Approved,
+        Status::Rejected,
+        Status::Spam,
+    ];
+
+    /// The lowercase name used in URLs and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Rejected => "rejected",
+            Status::Spam => "spam",
+        }
+    }
+}
+
+impl FromStr for Status {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Status, ()> {
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or(())
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A comment id: a ULID, so ids sort by creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CommentId(pub ulid::Ulid);
+
+impl CommentId {
+    /// The 16 big-endian bytes used as a sled key (sorts like the id).
+    pub fn to_bytes(self) -> [u8; 16] {
+        self.0.to_bytes()
+    }
+
+    /// The inverse of [`CommentId::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Option<CommentId> {
+        let array: [u8; 16] = bytes.try_into().ok()?;
+        Some(CommentId(ulid::Ulid::from_bytes(array)))
+    }
+}
+
+impl FromStr for CommentId {
+    type Err = ();
+    fn from_str(s: &str) -> Result<CommentId, ()> {
+        ulid::Ulid::from_string(s).map(CommentId).map_err(|_| ())
+    }
+}
+
+impl fmt::Display for CommentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for CommentId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for CommentId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<CommentId, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse()
+            .map_err(|()| serde::de::Error::custom("invalid comment id"))
+    }
+}
+
+/// A thread key: the path of a blog post.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PageId(String);
+
+impl PageId {
+    /// Checks the rules of DESIGN.md: 1..=512 characters, starts with `/`, no
+    /// whitespace or control characters.
+    ///
+    /// # Errors
+    /// A message for the reader.
+    pub fn parse(raw: &str) -> Result<PageId, String> {
+        if raw.is_empty() {
+            return Err("The page is missing.".into());
+        }
+        if !raw.starts_with('/') {
+            return Err("The page must be a path that starts with /.".into());
+        }
+        if raw.chars().count() > MAX_PAGE_CHARS {
+            return Err(format!(
+                "The page must be at most {MAX_PAGE_CHARS} characters."
+            ));
+        }
+        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("The page must not contain spaces or control characters.".into());
+        }
+        Ok(PageId(raw.to_owned()))
+    }
+
+    /// The path.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A comment whose every field is valid; not yet sanitized or stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewComment {
+    /// The thread.
+    pub page: PageId,
+    /// Display name, trimmed.
+    pub author: String,
+    /// Email address, trimmed (not lowercased: shown to the author as typed).
+    pub email: String,
+    /// Website, http or https.
+    pub url: Option<String>,
+    /// The comment text as typed, trimmed.
+    pub text: String,
+    /// The comment this one replies to.
+    pub parent: Option<CommentId>,
+}
+
+impl NewComment {
+    /// Validates every field at once.
+    ///
+    /// # Errors
+    /// Every invalid field with its message.
+    pub fn parse(fields: &Fields) -> Result<NewComment, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let page = text_field(fields, "page", &mut errors).and_then(|raw| {
+            PageId::parse(raw.trim())
+                .map_err(|e| errors.insert("page", e))
+                .ok()
+        });
+        let author = text_field(fields, "author", &mut errors)
+            .and_then(|raw| check(&mut errors, "author", parse_author(raw)));
+        let email = text_field(fields, "email", &mut errors)
+            .and_then(|raw| check(&mut errors, "email", parse_email(raw)));
+        let url = text_field(fields, "url", &mut errors)
+            .and_then(|raw| check(&mut errors, "url", parse_url(raw)))
+            .flatten();
+        let text = text_field(fields, "comment", &mut errors)
+            .and_then(|raw| check(&mut errors, "comment", parse_comment(raw)));
+        let parent = text_field(fields, "parent", &mut errors)
+            .and_then(|raw| check(&mut errors, "parent", parse_parent(raw)))
+            .flatten();
+        match (page, author, email, text) {
+            (Some(page), Some(author), Some(email), Some(text)) if errors.is_empty() => {
+                Ok(NewComment {
+                    page,
+                    author,
+                    email,
+                    url,
+                    text,
+                    parent,
+                })
+            }
+            _ => {
+                for (name, label) in [
+                    ("page", "The page is missing."),
+                    ("author", "Please enter your name."),
+                    ("email", "Please enter your email address."),
+                    ("comment", "Please type a comment."),
+                ] {
+                    if !matches!(fields.get(name), Some(FieldValue::Text(_))) {
+                        errors.entry(name).or_insert_with(|| label.to_owned());
+                    }
+                }
+                Err(errors)
+            }
+        }
+    }
+}
+
+/// The text of a field, or `None` when it is absent (absent-but-required is
+/// reported by the caller) or not text (reported here).
+fn text_field<'a>(
+    fields: &'a Fields,
+    name: &'static str,
+    errors: &mut FieldErrors,
+) -> Option<&'a str> {
+    match fields.get(name) {
+        Some(FieldValue::Text(text)) => Some(text),
+        Some(FieldValue::NotText) => {
+            errors.insert(name, "This field must be text.".into());
+            None
+        }
+        Some(FieldValue::Null) | None => None,
+    }
+}
+
+fn check<T>(errors: &mut FieldErrors, name: &'static str, result: Result<T, String>) -> Option<T> {
+    result.map_err(|e| errors.insert(name, e)).ok()
+}
+
+fn parse_author(raw: &str) -> Result<String, String> {
+    let author = raw.trim();
+    if author.is_empty() {
+        return Err("Please enter your name.".into());
+    }
+    if author.chars().count() > MAX_AUTHOR_CHARS {
+        return Err(format!(
+            "Your name must be at most {MAX_AUTHOR_CHARS} characters."
+        ));
+    }
+    if author.chars().any(char::is_control) {
+        return Err("Your name must not contain control characters.".into());
+    }
+    Ok(author.to_owned())
+}
+
+/// A pragmatic syntax check: what a reader can mistype, not all of RFC 5322.
+fn parse_email(raw: &str) -> Result<String, String> {
+    let email = raw.trim();
+    let invalid = || Err("Please enter a valid email address, such as name@example.org.".into());
+    if email.is_empty() {
+        return Err("Please enter your email address.".into());
+    }
+    if email.len() > MAX_EMAIL_LEN {
+        return Err(format!(
+            "The email address must be at most {MAX_EMAIL_LEN} characters."
+        ));
+    }
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return invalid();
+    };
+    let bad_char = |c: char| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"@".contains(c);
+    if local.is_empty() || local.len() > 64 || local.chars().any(bad_char) {
+        return invalid();
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return invalid();
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |label: &&str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    if labels.len() < 2 || !labels.iter().all(label_ok) {
+        return invalid();
+    }
+    Ok(email.to_owned())
+}
+
+/// The website field: optional; a bare `example.org` gets `https://`, as a
+/// reader means it; anything but http(s) is refused.
+fn parse_url(raw: &str) -> Result<Option<String>, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    if trimmed.len() > MAX_URL_LEN {
+        return Err(format!(
+            "The website address must be at most {MAX_URL_LEN} characters."
+        ));
+    }
+    // `javascript:x` and `http://x` name a scheme; `example.org` and
+    // `example.org:8080/x` do not (a dot comes before the first colon).
+    let has_scheme = trimmed
+        .split_once(':')
+        .is_some_and(|(scheme, _)| !scheme.is_empty() && !scheme.contains('.'));
+    let with_scheme = if has_scheme {
+        trimmed.to_owned()
+    } else {
+        format!("https://{trimmed}")
+    };
+    let invalid = || "The website must be an http:// or https:// address.".to_owned();
+    let url = url::Url::parse(&with_scheme).map_err(|_| invalid())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid());
+    }
+    let url = url.to_string();
+    if url.len() > MAX_URL_LEN {
+        return Err(format!(
+            "The website address must be at most {MAX_URL_LEN} characters."
+        ));
+    }
+    Ok(Some(url))
+}
+
+fn parse_comment(raw: &str) -> Result<String, String> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err("Please type a comment.".into());
+    }
+    if text.chars().count() > MAX_COMMENT_CHARS {
+        return Err(format!(
+            "Your comment must be at most {MAX_COMMENT_CHARS} characters."
+        ));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err("Your comment must not contain control characters.".into());
+    }
+    Ok(text.replace("\r\n", "\n"))
+}
+
+fn parse_parent(raw: &str) -> Result<Option<CommentId>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    raw.parse()
+        .map(Some)
+        .map_err(|()| "The comment you reply to does not exist.".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> Fields {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), FieldValue::Text(v.to_string())))
+            .collect()
+    }
+
+    fn valid() -> Fields {
+        fields(&[
+            ("page", "/blog/grief/"),
+            ("author", " Ann "),
+            ("email", "ann@example.org"),
+            ("comment", "Thank you.\r\nIt helped."),
+        ])
+    }
+
+    #[test]
+    fn a_valid_comment_parses_trimmed() {
+        let comment = NewComment::parse(&valid()).expect("valid");
+        assert_eq!(comment.author, "Ann");
+        assert_eq!(comment.text, "Thank you.\nIt helped.");
+        assert_eq!(comment.url, None);
+        assert_eq!(comment.parent, None);
+    }
+
+    #[test]
+    fn every_missing_field_is_reported_at_once() {
+        let errors = NewComment::parse(&Fields::new()).expect_err("empty");
+        let names: Vec<_> = errors.keys().copied().collect();
+        assert_eq!(names, ["author", "comment", "email", "page"]);
+    }
+
+    #[test]
+    fn invalid_fields_are_named() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("page", "blog/x", "page without slash"),
+            ("page", "/a b", "page with space"),
+            ("page", "/a\u{7}", "page with control character"),
+            ("author", "   ", "blank author"),
+            ("author", &"x".repeat(101), "author too long"),
+            ("email", "ann", "email without @"),
+            ("email", "ann@localhost", "email without dot in domain"),
+            ("email", "a b@example.org", "email with space"),
+            ("email", "ann@-x.org", "domain label starting with -"),
+            ("url", "javascript:alert(1)", "javascript url"),
+            ("url", "ftp://example.org", "ftp url"),
+            ("url", "https://user:pw@example.org", "url with credentials"),
+            ("comment", "  \n ", "blank comment"),
+            ("comment", &"x".repeat(10_001), "comment too long"),
+            ("comment", "a\u{0}b", "comment with NUL"),
+            ("parent", "42", "parent not an id"),
+        ];
+        for (name, value, case) in cases {
+            let mut input = valid();
+            input.insert(name.to_string(), FieldValue::Text(value.to_string()));
+            let errors = NewComment::parse(&input).expect_err(case);
+            assert!(
+                errors.contains_key(name),
+                "{case}: expected an error for {name}, got {errors:?}"
+            );
+            assert_eq!(
+                errors.len(),
+                1,
+                "{case}: only {name} is wrong, got {errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_types_are_reported_as_field_errors() {
+        let mut input = valid();
+        input.insert("author".into(), FieldValue::NotText);
+        let errors = NewComment::parse(&input).expect_err("number as author");
+        assert_eq!(
+            errors.get("author").map(String::as_str),
+            Some("This field must be text.")
+        );
+    }
+
+    #[test]
+    fn website_gets_a_scheme_when_a_reader_omits_it() {
+        let cases = [
+            ("example.org", Some("https://example.org/")),
+            ("http://example.org/x", Some("http://example.org/x")),
+            ("", None),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(
+                parse_url(raw).expect(raw).as_deref(),
+                expected,
+                "url {raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for status in Status::ALL {
+            assert_eq!(status.as_str().parse::<Status>(), Ok(status));
+        }
+        assert!("deleted".parse::<Status>().is_err());
+    }
+}

@@ -1,0 +1,183 @@
+//! Turns a reader's comment into safe HTML: plain text with a small
+//! allowlist of inline markup (WordPress's set), paragraphs from blank
+//! lines, and links that cannot run script or pass ranking.
+//!
+//! The ammonia builder is built once at start-up and shared; cleaning is
+//! pure. Author names and websites never pass through here: they are text,
+//! and the embed inserts them as text.
+
+use std::collections::HashSet;
+
+use ammonia::{Builder, UrlRelative};
+
+/// Tags a comment may use; everything else is removed, its text kept.
+const ALLOWED_TAGS: &[&str] = &[
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "cite",
+    "code",
+    "del",
+    "em",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "strong",
+    "ul",
+];
+
+/// Block-level tags that must not be wrapped in a `<p>`.
+const BLOCK_TAGS: &[&str] = &["blockquote", "ol", "p", "pre", "ul"];
+
+/// `rel` for every link: no ranking credit, no `window.opener`, no referrer.
+pub const LINK_REL: &str = "nofollow ugc noopener noreferrer";
+
+/// The shared HTML cleaner.
+#[derive(Debug)]
+pub struct Sanitizer {
+    builder: Builder<'static>,
+}
+
+impl Default for Sanitizer {
+    fn default() -> Self {
+        Sanitizer::new()
+    }
+}
+
+impl Sanitizer {
+    /// Builds the allowlist once.
+    pub fn new() -> Sanitizer {
+        let mut builder = Builder::empty();
+        builder
+            .tags(ALLOWED_TAGS.iter().copied().collect::<HashSet<_>>())
+            .add_tag_attributes("a", ["href", "title"])
+            .add_tag_attributes("abbr", ["title"])
+            .add_tag_attributes("blockquote", ["cite"])
+            .add_tag_attributes("q", ["cite"])
+            .url_schemes(["http", "https", "mailto"].into_iter().collect())
+            .url_relative(UrlRelative::Deny)
+            .link_rel(Some(LINK_REL))
+            .strip_comments(true);
+        Sanitizer { builder }
+    }
+
+    /// Cleans a comment and lays it out in paragraphs.
+    pub fn clean(&self, text: &str) -> String {
+        self.builder.clean(&paragraphs(text)).to_string()
+    }
+}
+
+/// Blank lines become paragraphs and single newlines `<br>`, as WordPress
+/// does; a chunk that already starts with a block tag is left as written.
+fn paragraphs(text: &str) -> String {
+    let mut html = String::with_capacity(text.len() + 32);
+    let normalized = text.replace("\r\n", "\n");
+    for chunk in normalized
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        let starts_block = chunk.strip_prefix('<').is_some_and(|rest| {
+            BLOCK_TAGS.iter().any(|tag| {
+                rest.len() >= tag.len()
+                    && rest[..tag.len()].eq_ignore_ascii_case(tag)
+                    && rest[tag.len()..].starts_with(['>', ' '])
+            })
+        });
+        if starts_block {
+            html.push_str(chunk);
+        } else {
+            html.push_str("<p>");
+            html.push_str(&chunk.replace('\n', "<br>\n"));
+            html.push_str("</p>");
+        }
+        html.push('\n');
+    }
+    html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean(text: &str) -> String {
+        Sanitizer::new().clean(text)
+    }
+
+    #[test]
+    fn script_and_event_handlers_are_removed() {
+        let cases = [
+            ("<script>alert(1)</script>hi", "script tag"),
+            ("<img src=x onerror=alert(1)>", "img onerror"),
+            ("<a href=\"javascript:alert(1)\">x</a>", "javascript link"),
+            ("<b onclick=\"alert(1)\">x</b>", "inline handler"),
+            (
+                "<a href=\"data:text/html,<script>alert(1)</script>\">x</a>",
+                "data url",
+            ),
+            ("<svg><script>alert(1)</script></svg>", "svg script"),
+            ("<style>body{}</style><p style=\"color:red\">x</p>", "style"),
+        ];
+        for (input, case) in cases {
+            let html = clean(input);
+            for bad in [
+                "<script",
+                "onerror",
+                "onclick",
+                "javascript:",
+                "data:",
+                "<img",
+                "<svg",
+                "style",
+            ] {
+                assert!(!html.contains(bad), "{case}: `{bad}` survived in {html}");
+            }
+        }
+    }
+
+    #[test]
+    fn allowed_markup_is_kept_and_links_get_rel() {
+        let html = clean(
+            "<strong>Yes</strong> see <a href=\"https://example.org\" rel=\"follow\">this</a>",
+        );
+        assert!(html.contains("<strong>Yes</strong>"), "{html}");
+        assert!(
+            html.contains(
+                "<a href=\"https://example.org\" rel=\"nofollow ugc noopener noreferrer\">this</a>"
+            ),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn relative_links_lose_their_href() {
+        let html = clean("<a href=\"/admin\">x</a>");
+        assert!(!html.contains("href"), "{html}");
+    }
+
+    #[test]
+    fn blank_lines_become_paragraphs_and_newlines_breaks() {
+        assert_eq!(
+            clean("One\ntwo\n\nThree"),
+            "<p>One<br>\ntwo</p>\n<p>Three</p>\n"
+        );
+    }
+
+    #[test]
+    fn plain_text_angle_brackets_are_escaped_not_lost() {
+        let html = clean("I <3 this & 2 < 5");
+        assert!(html.contains("I &lt;3 this &amp; 2 &lt; 5"), "{html}");
+    }
+
+    #[test]
+    fn block_markup_is_not_wrapped() {
+        let html = clean("<blockquote>quoted</blockquote>\n\nreply");
+        assert_eq!(html, "<blockquote>quoted</blockquote>\n<p>reply</p>\n");
+    }
+}

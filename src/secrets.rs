@@ -1,0 +1,209 @@
+//! Secrets kept in the data directory: the admin token and the master key.
+//!
+//! Both are generated on the first start that needs them, written with mode
+//! 0600, and read back on every later start. The master key never leaves
+//! this process; [`crate::privacy`] derives one sub-key per purpose from it,
+//! so that a leak of one derived value does not expose the others.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// File name of the generated admin token, inside the data directory.
+pub const ADMIN_TOKEN_FILE: &str = "admin_token";
+/// File name of the 32-byte master key (hex), inside the data directory.
+pub const MASTER_KEY_FILE: &str = "secret.key";
+
+/// Why a secret could not be read or created.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing the file failed.
+    #[error("secret file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file exists but does not hold what it should.
+    #[error("secret file {path} is damaged: {problem}")]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: &'static str,
+    },
+    /// The operating system gave no random bytes.
+    #[error("no randomness available: {0}")]
+    Random(String),
+}
+
+/// The admin token and whether this start generated it.
+#[derive(Clone)]
+pub struct AdminToken {
+    /// The token itself.
+    pub token: String,
+    /// True on the start that created it: the caller prints it once.
+    pub generated: bool,
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminToken")
+            .field("generated", &self.generated)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Creates the data directory (mode 0700) if it is missing.
+///
+/// # Errors
+/// [`Error::Io`] when it cannot be created.
+pub fn ensure_data_dir(dir: &Path) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    if !dir.exists() {
+        fs::create_dir_all(dir).map_err(io)?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Returns the configured token, or the one in the data directory, or a new
+/// one written there.
+///
+/// # Errors
+/// [`Error`] when the file cannot be read or written.
+pub fn admin_token(data_dir: &Path, configured: Option<&str>) -> Result<AdminToken, Error> {
+    if let Some(token) = configured {
+        return Ok(AdminToken {
+            token: token.trim().to_owned(),
+            generated: false,
+        });
+    }
+    let path = data_dir.join(ADMIN_TOKEN_FILE);
+    if let Some(text) = read_existing(&path)? {
+        let token = text.trim().to_owned();
+        if token.len() < 16 {
+            return Err(Error::Damaged {
+                path,
+                problem: "the token is shorter than 16 characters",
+            });
+        }
+        return Ok(AdminToken {
+            token,
+            generated: false,
+        });
+    }
+    let token = hex::encode(random_bytes::<24>()?);
+    write_new(&path, token.as_bytes())?;
+    Ok(AdminToken {
+        token,
+        generated: true,
+    })
+}
+
+/// Returns the master key from the data directory, generating it on first use.
+///
+/// # Errors
+/// [`Error`] when the file cannot be read, written or decoded.
+pub fn master_key(data_dir: &Path) -> Result<[u8; 32], Error> {
+    let path = data_dir.join(MASTER_KEY_FILE);
+    if let Some(text) = read_existing(&path)? {
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(text.trim(), &mut key).map_err(|_| Error::Damaged {
+            path,
+            problem: "expected 64 hexadecimal characters",
+        })?;
+        return Ok(key);
+    }
+    let key = random_bytes::<32>()?;
+    write_new(&path, hex::encode(key).as_bytes())?;
+    Ok(key)
+}
+
+/// Fills an array from the operating system's random source.
+///
+/// # Errors
+/// [`Error::Random`] when the OS refuses.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
+    Ok(bytes)
+}
+
+fn read_existing(path: &Path) -> Result<Option<String>, Error> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Io {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// Writes a new secret with mode 0600 from the first byte on (never readable
+/// by others, not even briefly), and syncs it before anything depends on it.
+fn write_new(path: &Path, contents: &[u8]) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    file.write_all(contents).map_err(io)?;
+    file.write_all(b"\n").map_err(io)?;
+    file.sync_all().map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_secrets_are_private_and_stable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = admin_token(dir.path(), None).expect("generate");
+        assert!(first.generated);
+        let second = admin_token(dir.path(), None).expect("read back");
+        assert!(
+            !second.generated,
+            "printed only at the start that created it"
+        );
+        assert_eq!(first.token, second.token);
+
+        let key = master_key(dir.path()).expect("generate key");
+        assert_eq!(key, master_key(dir.path()).expect("read key"));
+
+        for name in [ADMIN_TOKEN_FILE, MASTER_KEY_FILE] {
+            let mode = fs::metadata(dir.path().join(name))
+                .expect("metadata")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name} must be mode 0600");
+        }
+    }
+
+    #[test]
+    fn configured_token_wins_and_writes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let token = admin_token(dir.path(), Some("configured-token-0123")).expect("token");
+        assert_eq!(token.token, "configured-token-0123");
+        assert!(!dir.path().join(ADMIN_TOKEN_FILE).exists());
+    }
+
+    #[test]
+    fn a_damaged_key_file_is_an_error_not_a_new_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(dir.path().join(MASTER_KEY_FILE), "not hex").expect("write");
+        assert!(matches!(master_key(dir.path()), Err(Error::Damaged { .. })));
+    }
+}

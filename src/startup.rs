@@ -1,0 +1,139 @@
+//! Building the application from its configuration and running it until a
+//! stop signal: the composition root of the service.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::reply::{Reply, Response};
+
+use crate::config::Config;
+use crate::state::{self, AppState};
+use crate::{admin, api, error, server};
+
+/// Why the service could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Secrets or database.
+    #[error(transparent)]
+    State(#[from] state::Error),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The final flush failed.
+    #[error("cannot flush the database at shutdown: {0}")]
+    Flush(#[from] crate::store::Error),
+}
+
+/// A built application with its socket bound, ready to run.
+#[derive(Debug)]
+pub struct App {
+    state: AppState,
+    listener: TcpListener,
+    addr: SocketAddr,
+}
+
+impl App {
+    /// Opens the data directory and binds the listen address.
+    ///
+    /// # Errors
+    /// [`Error`] naming what failed.
+    pub async fn build(config: Config) -> Result<App, Error> {
+        let listen = config.listen.clone();
+        let (state, token) = AppState::open(config)?;
+        if token.generated {
+            // Printed once, at the start that created it (DESIGN.md); it is
+            // kept in the data directory, mode 0600, for later starts.
+            tracing::info!(
+                admin_token = %token.token,
+                file = %state.config.data_dir.join(crate::secrets::ADMIN_TOKEN_FILE).display(),
+                "generated an admin token; it is shown only this once"
+            );
+        }
+        let listener = TcpListener::bind(&listen)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: listen.clone(),
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind {
+            addr: listen,
+            source,
+        })?;
+        Ok(App {
+            state,
+            listener,
+            addr,
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, lets requests finish, flushes.
+    ///
+    /// # Errors
+    /// [`Error::Flush`] when the final flush fails.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        tracing::info!(addr = %self.addr, "listening");
+        let timeout = Duration::from_secs(self.state.config.request_timeout_secs);
+        server::serve(self.listener, routes(self.state.clone()), timeout, shutdown).await;
+        self.state.store.flush().await?;
+        tracing::info!("stopped; database flushed");
+        Ok(())
+    }
+}
+
+/// Every route, with JSON errors and request logs; the one root.
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    api::routes(state.clone())
+        .or(admin::routes(state))
+        .recover(error::handle_rejection)
+        .with(warp::log::custom(log_request))
+        .map(Reply::into_response)
+        .boxed()
+}
+
+/// One structured line per request: method, path, status, latency. Never
+/// the query string, the body or a header, which may carry private data.
+fn log_request(info: warp::log::Info<'_>) {
+    tracing::info!(
+        method = %info.method(),
+        path = info.path(),
+        status = info.status().as_u16(),
+        latency_us = u64::try_from(info.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM");
+            std::future::pending::<()>().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),
+    }
+}

@@ -1,0 +1,476 @@
+//! The moderation queue in sled: one tree of comments keyed by id, and
+//! index trees kept consistent with it in one transaction per change.
+//!
+//! No `sled::` type leaves this module, and values are serde-encoded only
+//! here. Every write method waits for `flush_async` before it returns, so a
+//! caller that acknowledges a write after it is never lying: concurrent
+//! flushes are coalesced by sled into one fsync (group commit).
+
+mod keys;
+mod model;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, abort};
+
+use crate::domain::{CommentId, Status};
+use crate::privacy::EmailKey;
+
+pub use model::{Comment, Hit, now_millis};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// sled failed (I/O, corruption).
+    #[error("database error: {0}")]
+    Sled(#[from] sled::Error),
+    /// A stored value could not be decoded.
+    #[error("stored comment {id} cannot be decoded: {message}")]
+    Corrupt {
+        /// The key, as text.
+        id: String,
+        /// serde's message.
+        message: String,
+    },
+    /// The parent is missing, not approved, or on another page.
+    #[error("the parent comment is not an approved comment of this page")]
+    InvalidParent,
+}
+
+/// What a listing of the queue returns.
+#[derive(Debug)]
+pub struct Listing {
+    /// Newest first.
+    pub comments: Vec<Comment>,
+    /// Pass back to get the next page; `None` at the end.
+    pub next_cursor: Option<CommentId>,
+}
+
+/// A commenter's earlier decisions, by keyed email hash.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct History {
+    /// Comments the author approved.
+    pub approved: u32,
+    /// Comments marked as spam.
+    pub spam: u32,
+}
+
+/// Handle to the database; cloning is cheap (sled trees and one `Arc`).
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: sled::Db,
+    comments: sled::Tree,
+    by_status: sled::Tree,
+    by_page: sled::Tree,
+    by_email: sled::Tree,
+    /// Comments per status, kept in memory so the queue cap and metrics do
+    /// not scan an index on every request. Counted at open, then updated
+    /// after each committed change.
+    counts: Arc<[AtomicU64; 4]>,
+    /// Monotonic ULIDs: ids created in the same millisecond still sort in
+    /// creation order, so "oldest first" and cursors are exact.
+    ids: Arc<Mutex<ulid::Generator>>,
+}
+
+fn status_index(status: Status) -> usize {
+    match status {
+        Status::Pending => 0,
+        Status::Approved => 1,
+        Status::Rejected => 2,
+        Status::Spam => 3,
+    }
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<Error>>;
+
+impl Store {
+    /// Opens (or creates) the database in `path`.
+    ///
+    /// # Errors
+    /// [`Error::Sled`] when the files cannot be opened.
+    pub fn open(path: &std::path::Path, cache_capacity_bytes: u64) -> Result<Store, Error> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(cache_capacity_bytes)
+            .open()?;
+        Store::from_db(db)
+    }
+
+    /// A throw-away database for unit tests and benchmarks.
+    ///
+    /// # Errors
+    /// [`Error::Sled`] when sled cannot create it.
+    pub fn temporary() -> Result<Store, Error> {
+        Store::from_db(sled::Config::new().temporary(true).open()?)
+    }
+
+    fn from_db(db: sled::Db) -> Result<Store, Error> {
+        let store = Store {
+            comments: db.open_tree(keys::COMMENTS)?,
+            by_status: db.open_tree(keys::BY_STATUS)?,
+            by_page: db.open_tree(keys::BY_PAGE)?,
+            by_email: db.open_tree(keys::BY_EMAIL)?,
+            db,
+            counts: Arc::new(Default::default()),
+            ids: Arc::new(Mutex::new(ulid::Generator::new())),
+        };
+        for status in Status::ALL {
+            let n = store
+                .by_status
+                .scan_prefix([keys::status_tag(status)])
+                .count();
+            store.counts[status_index(status)].store(n as u64, Ordering::Relaxed);
+        }
+        Ok(store)
+    }
+
+    /// Waits until every write so far is on disk.
+    ///
+    /// # Errors
+    /// [`Error::Sled`] on I/O failure.
+    pub async fn flush(&self) -> Result<(), Error> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Stores a new comment and its index entries, then flushes. When the
+    /// comment has a parent, the parent is checked inside the same
+    /// transaction, so it cannot be rejected or deleted in between.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParent`], or a database error.
+    pub async fn insert(&self, comment: &Comment) -> Result<(), Error> {
+        let value = encode(comment)?;
+        (
+            &self.comments,
+            &self.by_status,
+            &self.by_page,
+            &self.by_email,
+        )
+            .transaction(|(comments, by_status, by_page, by_email)| {
+                if let Some(parent) = comment.parent {
+                    let parent = match comments.get(parent.to_bytes())? {
+                        Some(bytes) => {
+                            decode(&bytes).map_err(ConflictableTransactionError::Abort)?
+                        }
+                        None => return abort(Error::InvalidParent),
+                    };
+                    if parent.status != Status::Approved || parent.page != comment.page {
+                        return abort(Error::InvalidParent);
+                    }
+                }
+                comments.insert(&comment.id.to_bytes(), value.as_slice())?;
+                index_insert(by_status, by_page, by_email, comment)?;
+                Ok(())
+            })
+            .map_err(flatten)?;
+        self.adjust_count(comment.status, 1);
+        self.flush().await
+    }
+
+    /// A new id, later than every id this process made before.
+    pub fn new_id(&self) -> CommentId {
+        // The lock is held for a few nanoseconds and never across an await;
+        // a poisoned lock still holds a valid generator.
+        let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = match ids.generate() {
+            Ok(id) => id,
+            Err(overflow) => overflow.commit_overflow_random(),
+        };
+        CommentId(id)
+    }
+
+    /// One comment, or `None`.
+    ///
+    /// # Errors
+    /// A database or decoding error.
+    pub fn get(&self, id: CommentId) -> Result<Option<Comment>, Error> {
+        self.comments
+            .get(id.to_bytes())?
+            .map(|bytes| decode(&bytes))
+            .transpose()
+    }
+
+    /// Moves a comment to `status` (a no-op when it is there already), then
+    /// flushes. Returns the comment as stored, or `None` for an unknown id.
+    ///
+    /// # Errors
+    /// A database or decoding error.
+    pub async fn set_status(
+        &self,
+        id: CommentId,
+        status: Status,
+    ) -> Result<Option<Comment>, Error> {
+        let now = now_millis();
+        let outcome = (
+            &self.comments,
+            &self.by_status,
+            &self.by_page,
+            &self.by_email,
+        )
+            .transaction(|(comments, by_status, by_page, by_email)| {
+                let Some(bytes) = comments.get(id.to_bytes())? else {
+                    return Ok(None);
+                };
+                let mut comment = decode(&bytes).map_err(ConflictableTransactionError::Abort)?;
+                let from = comment.status;
+                if from == status {
+                    return Ok(Some((comment, from)));
+                }
+                index_remove(by_status, by_page, by_email, &comment)?;
+                comment.status = status;
+                comment.updated_at = now;
+                comments.insert(
+                    &id.to_bytes(),
+                    encode(&comment).map_err(ConflictableTransactionError::Abort)?,
+                )?;
+                index_insert(by_status, by_page, by_email, &comment)?;
+                Ok(Some((comment, from)))
+            })
+            .map_err(flatten)?;
+        let Some((comment, from)) = outcome else {
+            return Ok(None);
+        };
+        if from != status {
+            self.adjust_count(from, -1);
+            self.adjust_count(status, 1);
+            self.flush().await?;
+        }
+        Ok(Some(comment))
+    }
+
+    /// Deletes a comment and every index entry of it, then flushes. Returns
+    /// whether it existed.
+    ///
+    /// # Errors
+    /// A database or decoding error.
+    pub async fn delete(&self, id: CommentId) -> Result<bool, Error> {
+        let removed = (
+            &self.comments,
+            &self.by_status,
+            &self.by_page,
+            &self.by_email,
+        )
+            .transaction(|(comments, by_status, by_page, by_email)| {
+                let Some(bytes) = comments.remove(&id.to_bytes())? else {
+                    return Ok(None);
+                };
+                let comment = decode(&bytes).map_err(ConflictableTransactionError::Abort)?;
+                index_remove(by_status, by_page, by_email, &comment)?;
+                Ok(Some(comment.status))
+            })
+            .map_err(flatten)?;
+        match removed {
+            Some(status) => {
+                self.adjust_count(status, -1);
+                self.flush().await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Approved comments of a page, oldest first.
+    ///
+    /// # Errors
+    /// A database or decoding error.
+    pub fn approved_for_page(&self, page: &str) -> Result<Vec<Comment>, Error> {
+        let mut comments = Vec::new();
+        for entry in self
+            .by_page
+            .scan_prefix(keys::page_prefix(page, Some(Status::Approved)))
+        {
+            let (key, _) = entry?;
+            if let Some(comment) = keys::id_suffix(&key)
+                .map(|id| self.get(id))
+                .transpose()?
+                .flatten()
+            {
+                comments.push(comment);
+            }
+        }
+        Ok(comments)
+    }
+
+    /// Number of approved comments of a page.
+    ///
+    /// # Errors
+    /// A database error.
+    pub fn approved_count(&self, page: &str) -> Result<usize, Error> {
+        let mut n = 0;
+        for entry in self
+            .by_page
+            .scan_prefix(keys::page_prefix(page, Some(Status::Approved)))
+        {
+            entry?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Comments in the moderation view: one status (or all), optionally one
+    /// page, newest first, `limit` at a time, continuing before `cursor`.
+    ///
+    /// # Errors
+    /// A database or decoding error.
+    pub fn list(
+        &self,
+        status: Option<Status>,
+        page: Option<&str>,
+        limit: usize,
+        cursor: Option<CommentId>,
+    ) -> Result<Listing, Error> {
+        let ids: Box<dyn Iterator<Item = Result<CommentId, Error>>> = match (status, page) {
+            (Some(status), None) => {
+                let start = vec![keys::status_tag(status)];
+                let end = match cursor {
+                    Some(id) => keys::status_key(status, id),
+                    None => vec![keys::status_tag(status) + 1],
+                };
+                Box::new(self.by_status.range(start..end).rev().map(index_id))
+            }
+            (None, None) => {
+                let iter = match cursor {
+                    Some(id) => self.comments.range(..id.to_bytes().to_vec()),
+                    None => self.comments.iter(),
+                };
+                Box::new(iter.rev().map(index_id))
+            }
+            (status, Some(page)) => {
+                // A page holds few comments: collect, sort, then page through.
+                let mut ids = Vec::new();
+                for entry in self.by_page.scan_prefix(keys::page_prefix(page, status)) {
+                    let id = index_id(entry)?;
+                    if cursor.is_none_or(|c| id < c) {
+                        ids.push(id);
+                    }
+                }
+                ids.sort_unstable_by(|a, b| b.cmp(a));
+                Box::new(ids.into_iter().map(Ok))
+            }
+        };
+        let mut comments = Vec::with_capacity(limit.min(200));
+        let mut more = false;
+        for id in ids {
+            if comments.len() == limit {
+                more = true;
+                break;
+            }
+            if let Some(comment) = self.get(id?)? {
+                comments.push(comment);
+            }
+        }
+        let next_cursor = if more {
+            comments.last().map(|c| c.id)
+        } else {
+            None
+        };
+        Ok(Listing {
+            comments,
+            next_cursor,
+        })
+    }
+
+    /// How many of this commenter's comments were approved or marked spam.
+    ///
+    /// # Errors
+    /// A database error.
+    pub fn history(&self, email: EmailKey) -> Result<History, Error> {
+        let mut history = History::default();
+        for entry in self.by_email.scan_prefix(email.0) {
+            let (_, tag) = entry?;
+            match tag.first().copied().and_then(keys::status_from_tag) {
+                Some(Status::Approved) => history.approved += 1,
+                Some(Status::Spam) => history.spam += 1,
+                _ => {}
+            }
+        }
+        Ok(history)
+    }
+
+    fn adjust_count(&self, status: Status, delta: i64) {
+        let counter = &self.counts[status_index(status)];
+        if delta >= 0 {
+            counter.fetch_add(delta as u64, Ordering::Relaxed);
+        } else {
+            counter.fetch_sub(delta.unsigned_abs(), Ordering::Relaxed);
+        }
+    }
+
+    /// Comments currently in `status` (from the in-memory counters).
+    pub fn status_count(&self, status: Status) -> u64 {
+        self.counts[status_index(status)].load(Ordering::Relaxed)
+    }
+
+    /// Bytes the database takes on disk.
+    ///
+    /// # Errors
+    /// A database error.
+    pub fn size_on_disk(&self) -> Result<u64, Error> {
+        Ok(self.db.size_on_disk()?)
+    }
+}
+
+fn index_insert(
+    by_status: &sled::transaction::TransactionalTree,
+    by_page: &sled::transaction::TransactionalTree,
+    by_email: &sled::transaction::TransactionalTree,
+    comment: &Comment,
+) -> TxResult<()> {
+    by_status.insert(keys::status_key(comment.status, comment.id), &[])?;
+    by_page.insert(
+        keys::page_key(&comment.page, comment.status, comment.id),
+        &[],
+    )?;
+    by_email.insert(
+        keys::email_key(comment.email_key(), comment.id),
+        &[keys::status_tag(comment.status)],
+    )?;
+    Ok(())
+}
+
+fn index_remove(
+    by_status: &sled::transaction::TransactionalTree,
+    by_page: &sled::transaction::TransactionalTree,
+    by_email: &sled::transaction::TransactionalTree,
+    comment: &Comment,
+) -> TxResult<()> {
+    by_status.remove(keys::status_key(comment.status, comment.id))?;
+    by_page.remove(keys::page_key(&comment.page, comment.status, comment.id))?;
+    by_email.remove(keys::email_key(comment.email_key(), comment.id))?;
+    Ok(())
+}
+
+fn index_id(entry: sled::Result<(sled::IVec, sled::IVec)>) -> Result<CommentId, Error> {
+    let (key, _) = entry?;
+    keys::id_suffix(&key).ok_or_else(|| Error::Corrupt {
+        id: hex::encode(&key),
+        message: "index key without an id".into(),
+    })
+}
+
+fn encode(comment: &Comment) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(comment).map_err(|e| Error::Corrupt {
+        id: comment.id.to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn decode(bytes: &[u8]) -> Result<Comment, Error> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Corrupt {
+        id: "?".into(),
+        message: e.to_string(),
+    })
+}
+
+fn flatten(e: TransactionError<Error>) -> Error {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => Error::Sled(e),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,224 @@
+//! Store tests against real sled databases (temporary, or on disk for the
+//! reopen test).
+
+use super::*;
+
+fn comment(page: &str, ms: u64, email: u8) -> Comment {
+    Comment {
+        id: CommentId(ulid::Ulid::from_parts(ms, u128::from(email))),
+        page: page.into(),
+        parent: None,
+        author: "Ann".into(),
+        url: None,
+        text: "hello".into(),
+        html: "<p>hello</p>".into(),
+        email_sealed: vec![1, 2, 3],
+        email_hash: [email; 32],
+        avatar: "00".into(),
+        ip: None,
+        user_agent: None,
+        status: Status::Pending,
+        score: 0,
+        hits: Vec::new(),
+        created_at: ms as i64,
+        updated_at: ms as i64,
+    }
+}
+
+/// Every index agrees with the comments tree.
+fn assert_consistent(store: &Store) {
+    let mut expected = 0;
+    for entry in store.comments.iter() {
+        let (_, value) = entry.expect("read");
+        let c = decode(&value).expect("decode");
+        assert!(
+            store
+                .by_status
+                .contains_key(keys::status_key(c.status, c.id))
+                .expect("read")
+        );
+        assert!(
+            store
+                .by_page
+                .contains_key(keys::page_key(&c.page, c.status, c.id))
+                .expect("read")
+        );
+        assert!(
+            store
+                .by_email
+                .contains_key(keys::email_key(c.email_key(), c.id))
+                .expect("read")
+        );
+        expected += 1;
+    }
+    assert_eq!(
+        store.by_status.len(),
+        expected,
+        "by_status has stale entries"
+    );
+    assert_eq!(store.by_page.len(), expected, "by_page has stale entries");
+    assert_eq!(store.by_email.len(), expected, "by_email has stale entries");
+    for status in Status::ALL {
+        let n = store
+            .by_status
+            .scan_prefix([keys::status_tag(status)])
+            .count() as u64;
+        assert_eq!(store.status_count(status), n, "counter of {status}");
+    }
+}
+
+#[tokio::test]
+async fn status_changes_move_index_entries() {
+    let store = Store::temporary().expect("open");
+    let c = comment("/a", 1, 1);
+    store.insert(&c).await.expect("insert");
+    assert_consistent(&store);
+
+    let approved = store
+        .set_status(c.id, Status::Approved)
+        .await
+        .expect("approve")
+        .expect("known");
+    assert_eq!(approved.status, Status::Approved);
+    assert_consistent(&store);
+    assert_eq!(store.approved_for_page("/a").expect("list").len(), 1);
+    assert_eq!(store.approved_count("/a").expect("count"), 1);
+
+    // Idempotent.
+    store
+        .set_status(c.id, Status::Approved)
+        .await
+        .expect("again")
+        .expect("known");
+    assert_consistent(&store);
+
+    store
+        .set_status(c.id, Status::Spam)
+        .await
+        .expect("spam")
+        .expect("known");
+    assert_eq!(store.approved_count("/a").expect("count"), 0);
+    assert_consistent(&store);
+
+    assert!(store.delete(c.id).await.expect("delete"));
+    assert!(!store.delete(c.id).await.expect("delete again"));
+    assert!(store.get(c.id).expect("get").is_none());
+    assert_consistent(&store);
+}
+
+#[tokio::test]
+async fn unknown_ids_are_none_not_errors() {
+    let store = Store::temporary().expect("open");
+    let id = CommentId(ulid::Ulid::from_parts(9, 9));
+    assert!(
+        store
+            .set_status(id, Status::Approved)
+            .await
+            .expect("set")
+            .is_none()
+    );
+    assert!(store.get(id).expect("get").is_none());
+}
+
+#[tokio::test]
+async fn a_parent_must_be_approved_and_on_the_same_page() {
+    let store = Store::temporary().expect("open");
+    let parent = comment("/a", 1, 1);
+    store.insert(&parent).await.expect("insert");
+
+    let mut reply = comment("/a", 2, 2);
+    reply.parent = Some(parent.id);
+    assert!(
+        matches!(store.insert(&reply).await, Err(Error::InvalidParent)),
+        "pending parent"
+    );
+
+    store
+        .set_status(parent.id, Status::Approved)
+        .await
+        .expect("approve");
+    let mut elsewhere = comment("/b", 3, 2);
+    elsewhere.parent = Some(parent.id);
+    assert!(
+        matches!(store.insert(&elsewhere).await, Err(Error::InvalidParent)),
+        "other page"
+    );
+
+    store.insert(&reply).await.expect("valid reply");
+    assert_consistent(&store);
+}
+
+#[tokio::test]
+async fn listing_pages_newest_first_with_a_cursor() {
+    let store = Store::temporary().expect("open");
+    for ms in 1..=5 {
+        store.insert(&comment("/a", ms, 1)).await.expect("insert");
+    }
+    store.insert(&comment("/b", 6, 1)).await.expect("insert");
+
+    let first = store
+        .list(Some(Status::Pending), None, 2, None)
+        .expect("list");
+    let times: Vec<i64> = first.comments.iter().map(|c| c.created_at).collect();
+    assert_eq!(times, [6, 5]);
+    let second = store
+        .list(Some(Status::Pending), None, 2, first.next_cursor)
+        .expect("list");
+    let times: Vec<i64> = second.comments.iter().map(|c| c.created_at).collect();
+    assert_eq!(times, [4, 3]);
+
+    let all = store.list(None, None, 10, None).expect("all");
+    assert_eq!(all.comments.len(), 6);
+    assert!(all.next_cursor.is_none());
+
+    let page = store.list(None, Some("/a"), 3, None).expect("page");
+    let times: Vec<i64> = page.comments.iter().map(|c| c.created_at).collect();
+    assert_eq!(times, [5, 4, 3]);
+    let rest = store
+        .list(None, Some("/a"), 3, page.next_cursor)
+        .expect("page 2");
+    let times: Vec<i64> = rest.comments.iter().map(|c| c.created_at).collect();
+    assert_eq!(times, [2, 1]);
+    assert!(rest.next_cursor.is_none());
+}
+
+#[tokio::test]
+async fn history_counts_approved_and_spam_by_commenter() {
+    let store = Store::temporary().expect("open");
+    let a = comment("/a", 1, 1);
+    let b = comment("/a", 2, 1);
+    let other = comment("/a", 3, 2);
+    for c in [&a, &b, &other] {
+        store.insert(c).await.expect("insert");
+    }
+    store
+        .set_status(a.id, Status::Approved)
+        .await
+        .expect("approve");
+    store.set_status(b.id, Status::Spam).await.expect("spam");
+    assert_eq!(
+        store.history(a.email_key()).expect("history"),
+        History {
+            approved: 1,
+            spam: 1
+        }
+    );
+    assert_eq!(
+        store.history(other.email_key()).expect("history"),
+        History::default()
+    );
+}
+
+#[tokio::test]
+async fn a_reopened_database_has_every_comment_and_its_counts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = comment("/a", 1, 1);
+    {
+        let store = Store::open(dir.path(), 1 << 20).expect("open");
+        store.insert(&c).await.expect("insert");
+    }
+    let store = Store::open(dir.path(), 1 << 20).expect("reopen");
+    assert_eq!(store.get(c.id).expect("get"), Some(c));
+    assert_eq!(store.status_count(Status::Pending), 1);
+    assert_consistent(&store);
+}

@@ -1,0 +1,169 @@
+//! `TestApp`: the real application state on a temporary data directory,
+//! with request helpers; `spawn_app`: the same, served on a real socket.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use moderato::config::Config;
+use moderato::startup::{self, App};
+use moderato::state::AppState;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use warp::filters::BoxedFilter;
+use warp::http::Response;
+use warp::reply::Response as WarpResponse;
+
+/// The admin token every test app uses.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// A configuration for tests: temporary data directory, port 0, no
+/// environment read.
+pub fn test_config(dir: &TempDir) -> Config {
+    Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.path().join("data"),
+        admin_token: Some(ADMIN_TOKEN.into()),
+        ..Config::default()
+    }
+}
+
+/// The application's state and routes on a fresh data directory.
+pub struct TestApp {
+    pub state: AppState,
+    pub routes: BoxedFilter<(WarpResponse,)>,
+    pub dir: TempDir,
+}
+
+impl TestApp {
+    pub fn new() -> TestApp {
+        TestApp::with(|_| {})
+    }
+
+    pub fn with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = test_config(&dir);
+        adjust(&mut config);
+        let (state, _) = AppState::open(config).expect("open state");
+        TestApp {
+            routes: startup::routes(state.clone()),
+            state,
+            dir,
+        }
+    }
+
+    pub async fn post_json(&self, body: &Value) -> Response<Bytes> {
+        warp::test::request()
+            .method("POST")
+            .path("/api/comments")
+            .header("content-type", "application/json")
+            .json(body)
+            .reply(&self.routes)
+            .await
+    }
+
+    pub async fn post_raw(&self, content_type: &str, body: &[u8]) -> Response<Bytes> {
+        warp::test::request()
+            .method("POST")
+            .path("/api/comments")
+            .header("content-type", content_type)
+            .header("content-length", body.len().to_string())
+            .body(body)
+            .reply(&self.routes)
+            .await
+    }
+
+    pub async fn get(&self, path: &str) -> Response<Bytes> {
+        warp::test::request().path(path).reply(&self.routes).await
+    }
+
+    pub async fn admin(&self, method: &str, path: &str) -> Response<Bytes> {
+        warp::test::request()
+            .method(method)
+            .path(path)
+            .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+            .reply(&self.routes)
+            .await
+    }
+
+    /// Posts a valid comment and returns its id.
+    pub async fn post_comment(&self, page: &str, author: &str, email: &str) -> String {
+        let response = self.post_json(&comment(page, author, email)).await;
+        assert_eq!(response.status(), 201, "{:?}", response.body());
+        body_json(&response)["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Posts and approves a comment; returns its id.
+    pub async fn approved_comment(&self, page: &str) -> String {
+        let id = self.post_comment(page, "Ann", "ann@example.org").await;
+        let response = self
+            .admin("POST", &format!("/admin/comments/{id}/approve"))
+            .await;
+        assert_eq!(response.status(), 200);
+        id
+    }
+
+    /// Every comment in the store, any status.
+    pub async fn stored(&self) -> Vec<Value> {
+        let response = self
+            .admin("GET", "/admin/comments?status=all&limit=200")
+            .await;
+        assert_eq!(response.status(), 200);
+        body_json(&response)["comments"]
+            .as_array()
+            .expect("array")
+            .clone()
+    }
+}
+
+/// A valid comment body.
+pub fn comment(page: &str, author: &str, email: &str) -> Value {
+    json!({
+        "page": page,
+        "author": author,
+        "email": email,
+        "comment": "Thank you for writing this. It helped me through a hard week.",
+    })
+}
+
+pub fn body_json(response: &Response<Bytes>) -> Value {
+    serde_json::from_slice(response.body()).unwrap_or_else(|e| {
+        panic!(
+            "body is not JSON ({e}): {:?}",
+            String::from_utf8_lossy(response.body())
+        )
+    })
+}
+
+/// A server on a real socket; dropping `stop` (or sending on it) stops it.
+pub struct RunningApp {
+    pub addr: SocketAddr,
+    pub stop: oneshot::Sender<()>,
+    pub done: tokio::task::JoinHandle<()>,
+}
+
+impl RunningApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Sends the stop signal and waits until the server flushed and returned.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        self.done.await.expect("server task");
+    }
+}
+
+pub async fn spawn_app(config: Config) -> RunningApp {
+    let app = App::build(config).await.expect("build app");
+    let addr = app.addr();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let done = tokio::spawn(async move {
+        app.run_until(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("clean shutdown");
+    });
+    RunningApp { addr, stop, done }
+}

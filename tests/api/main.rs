@@ -1,0 +1,8 @@
+//! Integration tests: one binary, real sled databases in temporary
+//! directories, routes through `warp::test` and a few over real TCP.
+
+mod admin;
+mod comments;
+mod helpers;
+mod privacy;
+mod server;

@@ -1,0 +1,221 @@
+//! The reader's email never leaves the author's view: not in a public
+//! response, not in a log line, not unencrypted in the database files.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{ADMIN_TOKEN, TestApp, body_json, comment};
+
+const EMAIL: &str = "Grieving.Reader+private@Quiet-Harbor.net";
+
+fn assert_no_email(text: &str, place: &str) {
+    let lower = text.to_lowercase();
+    for needle in [
+        EMAIL.to_lowercase(),
+        "grieving.reader".into(),
+        "quiet-harbor".into(),
+    ] {
+        assert!(
+            !lower.contains(&needle),
+            "{place} contains `{needle}`: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_public_response_contains_the_email() {
+    let app = TestApp::new();
+    let created = app.post_json(&comment("/p/", "Ann", EMAIL)).await;
+    assert_no_email(&String::from_utf8_lossy(created.body()), "the 201 answer");
+    let id = body_json(&created)["id"].as_str().expect("id").to_owned();
+    app.admin("POST", &format!("/admin/comments/{id}/approve"))
+        .await;
+
+    // A validation error must not echo the address either.
+    let mut invalid = comment("/p/", "", EMAIL);
+    invalid["email"] = json!(format!("{EMAIL}@"));
+    let refused = app.post_json(&invalid).await;
+    assert_eq!(refused.status(), 422);
+    assert_no_email(&String::from_utf8_lossy(refused.body()), "the 422 answer");
+
+    for path in [
+        "/api/comments?page=/p/".to_owned(),
+        format!("/api/comments/{id}"),
+        "/api/counts?page=/p/".into(),
+    ] {
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_no_email(&String::from_utf8_lossy(response.body()), &path);
+        for (name, value) in response.headers() {
+            assert_no_email(
+                value.to_str().unwrap_or(""),
+                &format!("{path} header {name}"),
+            );
+        }
+    }
+    // The author does see it.
+    let admin = body_json(&app.admin("GET", &format!("/admin/comments/{id}")).await);
+    assert_eq!(admin["email"], EMAIL);
+}
+
+#[tokio::test]
+async fn the_database_files_never_hold_the_email_in_clear() {
+    let app = TestApp::new();
+    for i in 0..20 {
+        let id = app.post_comment(&format!("/p{i}/"), "Ann", EMAIL).await;
+        app.admin("POST", &format!("/admin/comments/{id}/approve"))
+            .await;
+    }
+    app.state.store.flush().await.expect("flush");
+
+    let mut files = 0;
+    let mut bytes_read = 0;
+    let mut stack = vec![app.dir.path().to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let mut bytes = Vec::new();
+            std::fs::File::open(&path)
+                .and_then(|mut f| f.read_to_end(&mut bytes))
+                .expect("read file");
+            let lower = bytes.to_ascii_lowercase();
+            for needle in [EMAIL.to_lowercase(), "grieving.reader".to_owned()] {
+                assert!(
+                    !lower.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                    "{} holds `{needle}` in clear",
+                    path.display()
+                );
+            }
+            files += 1;
+            bytes_read += bytes.len();
+        }
+    }
+    // The check must have looked at real data: the comments are in there.
+    assert!(
+        files >= 3 && bytes_read > 10_000,
+        "read {files} files, {bytes_read} bytes"
+    );
+}
+
+/// Runs the real binary at `trace` level, posts and moderates, then reads
+/// every line it logged.
+#[tokio::test]
+async fn no_log_line_contains_the_email() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    // Logs go to a file: a pipe that nobody drains would block the server.
+    let log_path = dir.path().join("moderato.log");
+    let log_file = std::fs::File::create(&log_path).expect("log file");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_moderato"))
+        .env("MODERATO_LISTEN", format!("127.0.0.1:{port}"))
+        .env("MODERATO_DATA_DIR", dir.path().join("data"))
+        .env("MODERATO_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::from(log_file.try_clone().expect("clone")))
+        .stderr(Stdio::from(log_file))
+        .spawn()
+        .expect("start moderato");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &base).await;
+
+    let created: serde_json::Value = client
+        .post(format!("{base}/api/comments"))
+        .json(&comment("/p/", "Ann", EMAIL))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    let id = created["id"].as_str().expect("id");
+    let mut invalid = comment("/p/", "Ann", EMAIL);
+    invalid["email"] = json!(format!("{EMAIL}@@"));
+    client
+        .post(format!("{base}/api/comments"))
+        .json(&invalid)
+        .send()
+        .await
+        .expect("post");
+    let form = format!(
+        "page=/p/&author=Ann&comment=hi&email={}",
+        EMAIL.replace('+', "%2B")
+    );
+    client
+        .post(format!("{base}/api/comments"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .expect("form post");
+    for path in [
+        format!("/admin/comments/{id}"),
+        "/admin/comments?status=all".into(),
+    ] {
+        client
+            .get(format!("{base}{path}"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("admin");
+    }
+    client
+        .post(format!("{base}/admin/comments/{id}/approve"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("approve");
+    client
+        .get(format!("{base}/api/comments?page=/p/"))
+        .send()
+        .await
+        .expect("list");
+
+    // SIGTERM, then read everything it wrote.
+    let pid = child.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "exit status {status:?}");
+    let logs = std::fs::read_to_string(&log_path).expect("read logs");
+    assert!(
+        logs.contains(id),
+        "the logs should mention the comment id: {logs}"
+    );
+    assert!(logs.lines().count() > 10, "trace logging should be verbose");
+    for line in logs.lines() {
+        assert_no_email(line, "a log line");
+        assert!(
+            !line.contains(ADMIN_TOKEN),
+            "a log line holds the admin token: {line}"
+        );
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+pub async fn wait_healthy(client: &reqwest::Client, base: &str) {
+    for _ in 0..200 {
+        if let Ok(response) = client.get(format!("{base}/healthz")).send().await
+            && response.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("moderato did not become healthy at {base}");
+}
