@@ -2,6 +2,7 @@
 
 mod body;
 mod comments;
+pub mod embed;
 mod views;
 
 use std::convert::Infallible;
@@ -27,7 +28,7 @@ pub fn routes(
         .and(warp::get())
         .map(|| warp::reply::json(&serde_json::json!({ "status": "ok" })));
     let api = comments::routes(state.clone()).with(cors(&state.config.allowed_origins));
-    api.or(health)
+    api.or(health).or(embed::routes())
 }
 
 /// CORS for the public API: the configured origins, or any when none are.
