@@ -566,6 +566,9 @@
 
   Thread.prototype.load = function () {
     var self = this;
+    var host = this.host;
+    // data-moderato-state: loading | ready | error, for page styles and tests.
+    host.setAttribute('data-moderato-state', 'loading');
     // no-cache: always revalidate (the service answers If-None-Match with 304).
     return fetch(api('/api/comments?page=' + encodeURIComponent(this.page)), { credentials: 'omit', cache: 'no-cache' })
       .then(function (res) {
@@ -576,12 +579,14 @@
         self.comments = Array.isArray(data.comments) ? data.comments : [];
         self.statusEl.hidden = true;
         self.render();
+        host.setAttribute('data-moderato-state', 'ready');
       })
       .catch(function () {
         self.comments = [];
         self.render();
         self.statusEl.textContent = self.t.loadError;
         self.statusEl.hidden = false;
+        host.setAttribute('data-moderato-state', 'error');
       });
   };
 

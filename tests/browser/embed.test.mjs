@@ -102,10 +102,8 @@ async function openReader(path, query = '') {
       await context.close();
     }
   };
-  // The script loads async: wait until it has rendered the thread.
-  await page.locator('.moderato-count').waitFor();
-  await until(async () => !(await page.locator('.moderato-count').textContent()).includes('Loading'),
-    { message: 'the thread to load' });
+  // The script loads async: wait until the thread is loaded and shown.
+  await page.locator('#moderato-thread[data-moderato-state="ready"] .moderato-root:not([hidden])').waitFor();
   return reader;
 }
 
