@@ -1,4 +1,5 @@
-//! Command line: `moderato [--config FILE] [serve]`, `moderato healthcheck`.
+//! Command line: `moderato [--config FILE] [serve]`, `moderato healthcheck`,
+//! `moderato rules check`, `moderato rules eval FILE.jsonl`.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
@@ -9,6 +10,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
+use crate::rules;
 use crate::startup::{App, shutdown_signal};
 use crate::telemetry;
 
@@ -30,6 +32,37 @@ enum Command {
     /// Exit 0 when the service on the configured address answers /healthz
     /// (for container health checks: needs no curl in the image).
     Healthcheck,
+    /// Check or measure the spam rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Validate the rule files and summarize them.
+    Check {
+        /// Rules directory (default: the configured `rules_dir`).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+    /// Run the rules over labeled comments (JSON Lines) and print precision
+    /// and recall.
+    Eval {
+        /// One JSON object a line: `comment` or `text`, optional `author`,
+        /// `email`, `url`, and `label` = `spam` | `ham`.
+        file: PathBuf,
+        /// Rules directory (default: the configured `rules_dir`).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// List every miss with the rules that hit.
+        #[arg(long)]
+        explain: bool,
+    },
 }
 
 /// Parses the arguments and runs the command.
@@ -49,6 +82,39 @@ pub fn run() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
         Command::Healthcheck => healthcheck(&config),
+        Command::Rules { command } => rules_command(command, &config),
+    }
+}
+
+fn rules_command(command: RulesCommand, config: &Config) -> ExitCode {
+    let output = match command {
+        RulesCommand::Check { rules } => {
+            rules::eval::check_command(rules.as_deref().unwrap_or(&config.rules_dir))
+        }
+        RulesCommand::Eval {
+            file,
+            rules,
+            json,
+            explain,
+        } => rules::eval::eval_command(
+            &file,
+            rules.as_deref().unwrap_or(&config.rules_dir),
+            json,
+            explain,
+        ),
+    };
+    // The command's output is its product: it goes to standard output, not
+    // to the log.
+    let mut stdout = std::io::stdout().lock();
+    match output {
+        Ok(text) => {
+            let _ = writeln!(stdout, "{}", text.trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

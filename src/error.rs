@@ -65,6 +65,9 @@ pub enum ApiError {
         /// When the client may try again.
         retry_after: Duration,
     },
+    /// A rule file is invalid; the old rules stay in force (422).
+    #[error("{0}")]
+    InvalidRules(String),
     /// Something failed on our side (500); the cause is logged, not sent.
     #[error("internal error")]
     Internal(String),
@@ -110,6 +113,7 @@ impl ApiError {
             ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::QueueFull { .. } => (StatusCode::SERVICE_UNAVAILABLE, "queue_full"),
+            ApiError::InvalidRules(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_rules"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

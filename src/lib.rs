@@ -12,6 +12,8 @@
 //! - [`startup`]: builds the app and its routes; [`server`]: the accept loop.
 //! - [`api`]: public routes; [`admin`]: admin routes; [`error`]: `ApiError`.
 //! - [`domain`], [`intake`], [`sanitize`], [`privacy`], [`store`].
+//! - [`rules`]: the spam rules engine (rule files, normalization, verdicts,
+//!   form tokens, and the `rules check` / `rules eval` commands).
 //! - [`cli`]: the command line; [`telemetry`]: logging.
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
@@ -24,6 +26,7 @@ pub mod domain;
 pub mod error;
 pub mod intake;
 pub mod privacy;
+pub mod rules;
 pub mod sanitize;
 pub mod secrets;
 pub mod server;

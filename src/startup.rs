@@ -92,7 +92,9 @@ impl App {
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         tracing::info!(addr = %self.addr, "listening");
         let timeout = Duration::from_secs(self.state.config.request_timeout_secs);
+        let reloader = tokio::spawn(reload_rules_on_sighup(self.state.clone()));
         server::serve(self.listener, routes(self.state.clone()), timeout, shutdown).await;
+        reloader.abort();
         self.state.store.flush().await?;
         tracing::info!("stopped; database flushed");
         Ok(())
@@ -119,6 +121,24 @@ fn log_request(info: warp::log::Info<'_>) {
         latency_us = u64::try_from(info.elapsed().as_micros()).unwrap_or(u64::MAX),
         "request"
     );
+}
+
+/// Reloads the spam rules on every SIGHUP; a bad file keeps the old rules
+/// (and the log says why).
+async fn reload_rules_on_sighup(state: AppState) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGHUP; reload with POST /admin/rules/reload");
+            return;
+        }
+    };
+    while hangup.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading the spam rules");
+        // The outcome is logged by reload_rules.
+        let _ = state.reload_rules();
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT.

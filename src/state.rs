@@ -1,10 +1,11 @@
 //! `AppState`: the handles every request needs, built once at start-up.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::admin::AdminToken;
 use crate::config::Config;
 use crate::privacy::Privacy;
+use crate::rules::{self, FormTokens, RuleSet};
 use crate::sanitize::Sanitizer;
 use crate::secrets;
 use crate::store::Store;
@@ -23,6 +24,12 @@ pub struct AppState {
     pub sanitizer: Arc<Sanitizer>,
     /// The admin token's digest.
     pub admin_token: Arc<AdminToken>,
+    /// Signs and checks the form tokens of the `min_time` rule.
+    pub form_tokens: Arc<FormTokens>,
+    /// The spam rules in force. Readers clone the inner `Arc` and drop the
+    /// lock at once; a reload swaps it, so requests in flight finish with
+    /// the rules they started with.
+    rules: Arc<RwLock<Arc<RuleSet>>>,
 }
 
 /// Why the state could not be built.
@@ -34,6 +41,9 @@ pub enum Error {
     /// The database could not be opened.
     #[error("cannot open the database: {0}")]
     Store(#[from] crate::store::Error),
+    /// A rule file is invalid.
+    #[error("spam rules: {0}")]
+    Rules(#[from] rules::Error),
 }
 
 impl AppState {
@@ -47,14 +57,50 @@ impl AppState {
         secrets::ensure_data_dir(&config.data_dir)?;
         let token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
         let master = secrets::master_key(&config.data_dir)?;
+        let rules = RuleSet::load_dir(&config.rules_dir)?;
         let store = Store::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)?;
+        let privacy = Privacy::new(&master);
         let state = AppState {
             store,
-            privacy: Arc::new(Privacy::new(&master)),
+            form_tokens: Arc::new(FormTokens::new(privacy.form_token_key())),
+            rules: Arc::new(RwLock::new(Arc::new(rules))),
+            privacy: Arc::new(privacy),
             sanitizer: Arc::new(Sanitizer::new()),
             admin_token: Arc::new(AdminToken::new(&token.token)),
             config: Arc::new(config),
         };
         Ok((state, token))
+    }
+}
+
+impl AppState {
+    /// The rules in force now.
+    pub fn rules(&self) -> Arc<RuleSet> {
+        // A poisoned lock still holds a complete rule set: swapping an Arc
+        // cannot be interrupted half-way.
+        self.rules
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Loads the rules directory again and puts it in force. On error the
+    /// old rules stay in force and the error says why.
+    ///
+    /// # Errors
+    /// The [`rules::Error`] naming file, rule and problem.
+    pub fn reload_rules(&self) -> Result<Arc<RuleSet>, rules::Error> {
+        match RuleSet::load_dir(&self.config.rules_dir) {
+            Ok(fresh) => {
+                let fresh = Arc::new(fresh);
+                *self.rules.write().unwrap_or_else(PoisonError::into_inner) = fresh.clone();
+                tracing::info!(dir = %self.config.rules_dir.display(), "spam rules reloaded");
+                Ok(fresh)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "spam rules not reloaded; the previous rules stay in force");
+                Err(e)
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The admin API: every `/admin` route requires the bearer token.
 
 mod comments;
+mod rules;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -52,7 +53,7 @@ pub fn routes(
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
     warp::path("admin")
         .and(admin_auth(state.clone()))
-        .and(comments::routes(state))
+        .and(comments::routes(state.clone()).or(rules::routes(state)))
 }
 
 /// Passes requests that carry the admin token; 401 otherwise. Placed after

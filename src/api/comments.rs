@@ -49,9 +49,14 @@ pub fn routes(
     let counts = warp::path!("api" / "counts")
         .and(warp::get())
         .and(raw_query())
-        .and(with_state(state))
+        .and(with_state(state.clone()))
         .then(counts_get);
-    create.or(list).or(one).or(counts)
+    let form_token = warp::path!("api" / "form-token")
+        .and(warp::get())
+        .and(warp::query::<BTreeMap<String, String>>())
+        .and(with_state(state))
+        .then(form_token_get);
+    create.or(list).or(one).or(counts).or(form_token)
 }
 
 /// The query string, or "" when there is none (warp rejects by default).
@@ -227,6 +232,26 @@ async fn counts_get(query: String, state: AppState) -> Result<Response, ApiError
         counts.insert(page.as_str().to_owned(), count);
     }
     Ok(warp::reply::json(&counts).into_response())
+}
+
+/// GET /api/form-token?page=/path
+///
+/// 200 with `{"token": "..."}`: a signed token the form sends back as
+/// `form_token`, so the `min_time` rule can tell a human who read the page
+/// from a bot that posts at once. 422 for an invalid page.
+async fn form_token_get(
+    query: BTreeMap<String, String>,
+    state: AppState,
+) -> Result<Response, ApiError> {
+    let page = page_param(query.get("page").map(String::as_str))?;
+    let token = state
+        .form_tokens
+        .issue(page.as_str(), std::time::SystemTime::now());
+    let mut response = warp::reply::json(&serde_json::json!({ "token": token })).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 fn page_param(raw: Option<&str>) -> Result<PageId, ApiError> {

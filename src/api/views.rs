@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::domain::{CommentId, Status};
 use crate::privacy::Privacy;
-use crate::store::{Comment, Hit};
+use crate::store::{Action, Comment, Hit};
 
 /// A comment as readers see it.
 #[derive(Debug, Clone, Serialize)]
@@ -63,6 +63,8 @@ pub struct AdminComment {
     pub score: i32,
     /// Matching rules.
     pub hits: Vec<Hit>,
+    /// What the rules said (`accept`, `hold`, `spam`), if they judged it.
+    pub action: Option<Action>,
     /// RFC 3339, UTC.
     pub updated_at: String,
 }
@@ -87,6 +89,7 @@ impl AdminComment {
             user_agent: c.user_agent.clone(),
             score: c.score,
             hits: c.hits.clone(),
+            action: c.action,
             updated_at: format_time(c.updated_at),
         }
     }

@@ -14,6 +14,13 @@ pub const BY_PAGE: &str = "by_page";
 /// email key (32 bytes) ++ id -> status tag.
 pub const BY_EMAIL: &str = "by_email";
 
+/// keyed hash of (commenter, page, normalized text) -> id of the comment
+/// that carried it: the same reader posting the same words twice on a page.
+pub const FINGERPRINTS: &str = "fingerprints";
+/// keyed hash of normalized text -> when it was last stored (ms, big-endian),
+/// for the `duplicate` spam rule (the same text from anyone).
+pub const TEXT_SEEN: &str = "text_seen";
+
 /// One byte per status, used inside index keys.
 pub fn status_tag(status: Status) -> u8 {
     match status {

@@ -18,7 +18,8 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, abort};
 use crate::domain::{CommentId, Status};
 use crate::privacy::EmailKey;
 
-pub use model::{Comment, Hit, now_millis};
+pub use crate::rules::History;
+pub use model::{Action, Comment, Hit, now_millis};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,9 @@ pub enum Error {
     /// The parent is missing, not approved, or on another page.
     #[error("the parent comment is not an approved comment of this page")]
     InvalidParent,
+    /// The same commenter already posted the same text on this page.
+    #[error("the same comment is already stored")]
+    Duplicate,
 }
 
 /// What a listing of the queue returns.
@@ -48,13 +52,15 @@ pub struct Listing {
     pub next_cursor: Option<CommentId>,
 }
 
-/// A commenter's earlier decisions, by keyed email hash.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct History {
-    /// Comments the author approved.
-    pub approved: u32,
-    /// Comments marked as spam.
-    pub spam: u32,
+/// Keyed hashes of a new comment's text, computed by the caller (the store
+/// holds no key): they let the store refuse duplicates in the same
+/// transaction that stores the comment.
+#[derive(Debug, Clone, Copy)]
+pub struct Fingerprints {
+    /// Commenter + page + normalized text.
+    pub commenter_text: [u8; 32],
+    /// Normalized text alone.
+    pub text: [u8; 32],
 }
 
 /// Handle to the database; cloning is cheap (sled trees and one `Arc`).
@@ -65,6 +71,8 @@ pub struct Store {
     by_status: sled::Tree,
     by_page: sled::Tree,
     by_email: sled::Tree,
+    fingerprints: sled::Tree,
+    text_seen: sled::Tree,
     /// Comments per status, kept in memory so the queue cap and metrics do
     /// not scan an index on every request. Counted at open, then updated
     /// after each committed change.
@@ -112,6 +120,8 @@ impl Store {
             by_status: db.open_tree(keys::BY_STATUS)?,
             by_page: db.open_tree(keys::BY_PAGE)?,
             by_email: db.open_tree(keys::BY_EMAIL)?,
+            fingerprints: db.open_tree(keys::FINGERPRINTS)?,
+            text_seen: db.open_tree(keys::TEXT_SEEN)?,
             db,
             counts: Arc::new(Default::default()),
             ids: Arc::new(Mutex::new(ulid::Generator::new())),
@@ -137,37 +147,64 @@ impl Store {
 
     /// Stores a new comment and its index entries, then flushes. When the
     /// comment has a parent, the parent is checked inside the same
-    /// transaction, so it cannot be rejected or deleted in between.
+    /// transaction, so it cannot be rejected or deleted in between; so is
+    /// the duplicate check, so two identical posts racing cannot both land.
     ///
     /// # Errors
-    /// [`Error::InvalidParent`], or a database error.
-    pub async fn insert(&self, comment: &Comment) -> Result<(), Error> {
+    /// [`Error::InvalidParent`], [`Error::Duplicate`], or a database error.
+    pub async fn insert(&self, comment: &Comment, prints: &Fingerprints) -> Result<(), Error> {
         let value = encode(comment)?;
+        let id = comment.id.to_bytes();
         (
             &self.comments,
             &self.by_status,
             &self.by_page,
             &self.by_email,
+            &self.fingerprints,
+            &self.text_seen,
         )
-            .transaction(|(comments, by_status, by_page, by_email)| {
-                if let Some(parent) = comment.parent {
-                    let parent = match comments.get(parent.to_bytes())? {
-                        Some(bytes) => {
-                            decode(&bytes).map_err(ConflictableTransactionError::Abort)?
+            .transaction(
+                |(comments, by_status, by_page, by_email, fingerprints, text_seen)| {
+                    if let Some(earlier) = fingerprints.get(prints.commenter_text)? {
+                        // A deleted comment leaves its fingerprint behind; it no
+                        // longer counts.
+                        if comments.get(&earlier)?.is_some() {
+                            return abort(Error::Duplicate);
                         }
-                        None => return abort(Error::InvalidParent),
-                    };
-                    if parent.status != Status::Approved || parent.page != comment.page {
-                        return abort(Error::InvalidParent);
                     }
-                }
-                comments.insert(&comment.id.to_bytes(), value.as_slice())?;
-                index_insert(by_status, by_page, by_email, comment)?;
-                Ok(())
-            })
+                    if let Some(parent) = comment.parent {
+                        let parent = match comments.get(parent.to_bytes())? {
+                            Some(bytes) => {
+                                decode(&bytes).map_err(ConflictableTransactionError::Abort)?
+                            }
+                            None => return abort(Error::InvalidParent),
+                        };
+                        if parent.status != Status::Approved || parent.page != comment.page {
+                            return abort(Error::InvalidParent);
+                        }
+                    }
+                    comments.insert(&id, value.as_slice())?;
+                    index_insert(by_status, by_page, by_email, comment)?;
+                    fingerprints.insert(&prints.commenter_text, &id)?;
+                    text_seen.insert(&prints.text, &comment.created_at.to_be_bytes())?;
+                    Ok(())
+                },
+            )
             .map_err(flatten)?;
         self.adjust_count(comment.status, 1);
         self.flush().await
+    }
+
+    /// When a text with this fingerprint was last stored (ms since epoch).
+    ///
+    /// # Errors
+    /// A database error.
+    pub fn text_last_seen(&self, text: &[u8; 32]) -> Result<Option<i64>, Error> {
+        Ok(self
+            .text_seen
+            .get(text)?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map(i64::from_be_bytes))
     }
 
     /// A new id, later than every id this process made before.

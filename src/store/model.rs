@@ -7,14 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{CommentId, Status};
 use crate::privacy::EmailKey;
 
-/// One rule that matched, with the score it added.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Hit {
-    /// The rule's name.
-    pub rule: String,
-    /// What it added to the score (negative allowed).
-    pub score: i32,
-}
+pub use crate::rules::{Action, Hit};
 
 /// A comment as stored. The email exists only sealed (`email_sealed`) and
 /// as a keyed hash (`email_hash`).
@@ -54,6 +47,10 @@ pub struct Comment {
     /// The rules that matched.
     #[serde(default)]
     pub hits: Vec<Hit>,
+    /// What the rules said; `None` for comments stored without a verdict
+    /// (imports, the author's own replies).
+    #[serde(default)]
+    pub action: Option<Action>,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
     /// Milliseconds since the Unix epoch, of the last status change.

@@ -20,9 +20,38 @@ fn comment(page: &str, ms: u64, email: u8) -> Comment {
         status: Status::Pending,
         score: 0,
         hits: Vec::new(),
+        action: None,
         created_at: ms as i64,
         updated_at: ms as i64,
     }
+}
+
+impl Store {
+    /// Inserts with fingerprints that never collide.
+    async fn insert_unique(&self, comment: &Comment) -> Result<(), Error> {
+        let mut print = [0u8; 32];
+        print[..16].copy_from_slice(&comment.id.to_bytes());
+        self.insert(
+            comment,
+            &Fingerprints {
+                commenter_text: print,
+                text: print,
+            },
+        )
+        .await
+    }
+}
+
+/// sled releases its file lock when its background flusher thread notices
+/// the drop, a moment after the last handle is gone: retry for a while.
+fn reopen(path: &std::path::Path) -> Store {
+    for _ in 0..100 {
+        match Store::open(path, 1 << 20) {
+            Ok(store) => return store,
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    }
+    Store::open(path, 1 << 20).expect("reopen")
 }
 
 /// Every index agrees with the comments tree.
@@ -71,7 +100,7 @@ fn assert_consistent(store: &Store) {
 async fn status_changes_move_index_entries() {
     let store = Store::temporary().expect("open");
     let c = comment("/a", 1, 1);
-    store.insert(&c).await.expect("insert");
+    store.insert_unique(&c).await.expect("insert");
     assert_consistent(&store);
 
     let approved = store
@@ -124,12 +153,12 @@ async fn unknown_ids_are_none_not_errors() {
 async fn a_parent_must_be_approved_and_on_the_same_page() {
     let store = Store::temporary().expect("open");
     let parent = comment("/a", 1, 1);
-    store.insert(&parent).await.expect("insert");
+    store.insert_unique(&parent).await.expect("insert");
 
     let mut reply = comment("/a", 2, 2);
     reply.parent = Some(parent.id);
     assert!(
-        matches!(store.insert(&reply).await, Err(Error::InvalidParent)),
+        matches!(store.insert_unique(&reply).await, Err(Error::InvalidParent)),
         "pending parent"
     );
 
@@ -140,11 +169,14 @@ async fn a_parent_must_be_approved_and_on_the_same_page() {
     let mut elsewhere = comment("/b", 3, 2);
     elsewhere.parent = Some(parent.id);
     assert!(
-        matches!(store.insert(&elsewhere).await, Err(Error::InvalidParent)),
+        matches!(
+            store.insert_unique(&elsewhere).await,
+            Err(Error::InvalidParent)
+        ),
         "other page"
     );
 
-    store.insert(&reply).await.expect("valid reply");
+    store.insert_unique(&reply).await.expect("valid reply");
     assert_consistent(&store);
 }
 
@@ -152,9 +184,15 @@ async fn a_parent_must_be_approved_and_on_the_same_page() {
 async fn listing_pages_newest_first_with_a_cursor() {
     let store = Store::temporary().expect("open");
     for ms in 1..=5 {
-        store.insert(&comment("/a", ms, 1)).await.expect("insert");
+        store
+            .insert_unique(&comment("/a", ms, 1))
+            .await
+            .expect("insert");
     }
-    store.insert(&comment("/b", 6, 1)).await.expect("insert");
+    store
+        .insert_unique(&comment("/b", 6, 1))
+        .await
+        .expect("insert");
 
     let first = store
         .list(Some(Status::Pending), None, 2, None)
@@ -189,7 +227,7 @@ async fn history_counts_approved_and_spam_by_commenter() {
     let b = comment("/a", 2, 1);
     let other = comment("/a", 3, 2);
     for c in [&a, &b, &other] {
-        store.insert(c).await.expect("insert");
+        store.insert_unique(c).await.expect("insert");
     }
     store
         .set_status(a.id, Status::Approved)
@@ -215,10 +253,39 @@ async fn a_reopened_database_has_every_comment_and_its_counts() {
     let c = comment("/a", 1, 1);
     {
         let store = Store::open(dir.path(), 1 << 20).expect("open");
-        store.insert(&c).await.expect("insert");
+        store.insert_unique(&c).await.expect("insert");
     }
-    let store = Store::open(dir.path(), 1 << 20).expect("reopen");
+    let store = reopen(dir.path());
     assert_eq!(store.get(c.id).expect("get"), Some(c));
     assert_eq!(store.status_count(Status::Pending), 1);
+    assert_consistent(&store);
+}
+
+#[tokio::test]
+async fn the_same_commenter_text_and_page_is_refused_until_deleted() {
+    let store = Store::temporary().expect("open");
+    let prints = Fingerprints {
+        commenter_text: [1; 32],
+        text: [2; 32],
+    };
+    let first = comment("/a", 1, 1);
+    store.insert(&first, &prints).await.expect("first");
+    assert_eq!(store.text_last_seen(&[2; 32]).expect("seen"), Some(1));
+    let again = comment("/a", 2, 1);
+    assert!(matches!(
+        store.insert(&again, &prints).await,
+        Err(Error::Duplicate)
+    ));
+    assert!(
+        store.get(again.id).expect("get").is_none(),
+        "nothing new is stored"
+    );
+    assert_consistent(&store);
+
+    store.delete(first.id).await.expect("delete");
+    store
+        .insert(&again, &prints)
+        .await
+        .expect("allowed once the first is gone");
     assert_consistent(&store);
 }

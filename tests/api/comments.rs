@@ -270,7 +270,7 @@ async fn counts_cover_every_requested_page() {
     let app = TestApp::new();
     app.approved_comment("/a/").await;
     app.approved_comment("/a/").await;
-    app.post_comment("/b/", "Ann", "ann@example.org").await;
+    app.post_comment("/b/", "Bea", "bea@example.org").await;
     let response = app.get("/api/counts?page=/a/&page=/b/&page=/c/").await;
     assert_eq!(response.status(), 200);
     assert_eq!(body_json(&response), json!({"/a/": 2, "/b/": 0, "/c/": 0}));

@@ -2,6 +2,7 @@
 //! with request helpers; `spawn_app`: the same, served on a real socket.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use moderato::config::Config;
@@ -23,6 +24,7 @@ pub fn test_config(dir: &TempDir) -> Config {
     Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().join("data"),
+        rules_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
         admin_token: Some(ADMIN_TOKEN.into()),
         ..Config::default()
     }
@@ -116,13 +118,16 @@ impl TestApp {
     }
 }
 
-/// A valid comment body.
+/// A valid comment body; each call's text differs, so two calls are never
+/// duplicates of each other.
 pub fn comment(page: &str, author: &str, email: &str) -> Value {
+    static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
+    let n = SEQUENCE.fetch_add(1, Ordering::Relaxed);
     json!({
         "page": page,
         "author": author,
         "email": email,
-        "comment": "Thank you for writing this. It helped me through a hard week.",
+        "comment": format!("Thank you for writing this. It helped me through a hard week ({n})."),
     })
 }
 
@@ -154,8 +159,20 @@ impl RunningApp {
     }
 }
 
+/// Builds and serves the app. Retries for a moment because sled releases
+/// the lock of a database closed in this process a little after the close.
 pub async fn spawn_app(config: Config) -> RunningApp {
-    let app = App::build(config).await.expect("build app");
+    let mut attempts = 0;
+    let app = loop {
+        match App::build(config.clone()).await {
+            Ok(app) => break app,
+            Err(_) if attempts < 100 => {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("build app: {e}"),
+        }
+    };
     let addr = app.addr();
     let (stop, stopped) = oneshot::channel::<()>();
     let done = tokio::spawn(async move {

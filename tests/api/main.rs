@@ -5,4 +5,5 @@ mod admin;
 mod comments;
 mod helpers;
 mod privacy;
+mod rules;
 mod server;
