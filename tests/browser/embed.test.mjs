@@ -221,6 +221,9 @@ describe('embed on a blog page with a strict CSP', () => {
       assert.equal(answer.status, 201);
       assert.equal(answer.body.status, 'pending');
       const id = answer.body.id;
+      const sent = JSON.parse(reader.posts[0].postData());
+      assert.equal(sent.homepage, '', 'the honeypot is sent, empty');
+      if (formTokenRoute) assert.ok(sent.form_token, 'the signed form token is sent');
       await waitText(page.locator('.moderato-form-status'), 'Your comment is awaiting moderation.');
       const mine = page.locator('.moderato-pending');
       await waitText(mine, 'Thank you, this helped me a lot.');
