@@ -17,6 +17,7 @@
   var WEEK_MS = 7 * 24 * 3600 * 1000;
   var PENDING_KEY = 'moderato:pending';
   var IDENTITY_KEY = 'moderato:identity';
+  var TOKEN_REFRESH_MS = 12 * 3600 * 1000;
 
   // ---- strings ------------------------------------------------------------
   // Every visible string, by key. A page overrides one with a data- attribute
@@ -559,9 +560,19 @@
     this.cancelBtn.addEventListener('click', function () { self.cancelReply(); });
 
     var section = el('section', { 'class': 'moderato-respond', id: 'moderato-respond', 'aria-labelledby': this.headingEl.id }, [this.headingEl, form]);
-    // Fetch the signed form token the first time the form is shown.
-    this.tokenPromise = fetchToken(this.page);
+    // Fetch the signed form token the first time the form is shown. A token
+    // is good for a day: a tab left open longer gets a new one when the
+    // reader comes back to it (and then takes more than a moment to write).
+    this.refreshToken();
+    document.addEventListener('visibilitychange', function () {
+      if (document.visibilityState === 'visible' && Date.now() - self.tokenAt > TOKEN_REFRESH_MS) self.refreshToken();
+    });
     return section;
+  };
+
+  Thread.prototype.refreshToken = function () {
+    this.tokenAt = Date.now();
+    this.tokenPromise = fetchToken(this.page);
   };
 
   Thread.prototype.load = function () {
@@ -833,7 +844,7 @@
       this.inputs.comment.value = '';
       if (this.replyingTo) this.cancelReply(true);
       // A new token for the next comment (a token may be single-use).
-      this.tokenPromise = fetchToken(this.page);
+      this.refreshToken();
       var id = data.id != null ? String(data.id) : '';
       if (data.status === 'approved') {
         this.formStatus.textContent = t.published;

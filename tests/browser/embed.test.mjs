@@ -7,7 +7,8 @@
 // CHROMIUM_BIN the browser (default /usr/bin/chromium).
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -78,9 +79,10 @@ async function openReader(path, query = '') {
     if (!formTokenRoute && /\/api\/form-token|net::ERR_FAILED/.test(m.text())) return;
     problems.push(`console: ${m.text()}`);
   });
+  const serviceOrigin = blog.serviceOrigin;
   const posts = [];
   page.on('request', (r) => {
-    if (r.method() === 'POST' && r.url().startsWith(`${svc.origin}/api/comments`)) posts.push(r);
+    if (r.method() === 'POST' && r.url().startsWith(`${serviceOrigin}/api/comments`)) posts.push(r);
   });
   const url = `${blog.origin}${path}${query ? `?${query}` : ''}`;
   await page.goto(url);
@@ -88,6 +90,7 @@ async function openReader(path, query = '') {
     page,
     context,
     url,
+    serviceOrigin,
     posts,
     thread: page.locator('#moderato-thread'),
     field: (name) => page.getByRole('textbox', { name, exact: true }),
@@ -124,7 +127,7 @@ async function postThroughForm(reader, { comment, author = 'Ada Reader', email =
   await reader.field('Email').fill(email);
   await reader.field('Website').fill(url);
   const answer = reader.page.waitForResponse(
-    (r) => r.url() === `${svc.origin}/api/comments` && r.request().method() === 'POST'
+    (r) => r.url() === `${reader.serviceOrigin}/api/comments` && r.request().method() === 'POST'
   );
   await reader.submit.click();
   const res = await answer;
@@ -556,6 +559,53 @@ describe('embed with hostile content', () => {
       await reader.assertClean();
     } finally {
       await reader.close();
+    }
+  });
+});
+
+describe('embed against a service that publishes at once', () => {
+  let live;
+
+  before(async () => {
+    // Only the honeypot rule and moderation "rules": a reader's comment goes live.
+    const emptyRules = mkdtempSync(join(tmpdir(), 'moderato-live-rules-'));
+    writeFileSync(join(emptyRules, 'honeypot.toml'), [
+      '[thresholds]', 'hold = 5', 'spam = 10', '',
+      '[[rule]]', 'name = "honeypot"', 'kind = "honeypot"', 'description = "the hidden field was filled"',
+      'field = "homepage"', 'score = 10', ''
+    ].join('\n'));
+    live = await startService({
+      blogOrigin: blog.origin,
+      env: { ...GENEROUS_LIMITS, MODERATO_MODERATION: 'rules', MODERATO_RULES_DIR: emptyRules }
+    });
+    live.emptyRules = emptyRules;
+  });
+
+  after(async () => {
+    await live?.stop();
+    if (live?.emptyRules) rmSync(live.emptyRules, { recursive: true, force: true });
+  });
+
+  test('a comment that went live is shown in the thread at once', async () => {
+    const saved = blog.serviceOrigin;
+    blog.serviceOrigin = live.origin;
+    try {
+      const reader = await openReader(pagePath('live'));
+      const { page } = reader;
+      try {
+        const answer = await postThroughForm(reader, { comment: 'Straight to the thread.' });
+        assert.equal(answer.status, 201);
+        assert.equal(answer.body.status, 'approved');
+        await page.locator(`#comment-${answer.body.id}`, { hasText: 'Straight to the thread.' }).waitFor();
+        await waitText(page.locator('.moderato-form-status'), 'Your comment has been published.');
+        assert.equal(await textOf(page.locator('.moderato-count')), '1 comment');
+        assert.equal(await page.locator('.moderato-pending').count(), 0);
+        await reader.assertClean();
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      blog.serviceOrigin = saved;
     }
   });
 });

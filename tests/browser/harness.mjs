@@ -108,10 +108,11 @@ export async function startService({ blogOrigin, env = {} } = {}) {
   };
   try {
     await until(async () => {
-      if (exited) throw new Error(`moderato exited (${JSON.stringify(exited)}):\n${log}`);
+      if (exited) return true; // reported below, without waiting out the timeout
       const res = await fetch(`${origin}/healthz`);
       return res.status === 200;
     }, { timeout: 20_000, message: `${origin}/healthz` });
+    if (exited) throw new Error(`moderato exited at start (${JSON.stringify(exited)}):\n${log}`);
   } catch (e) {
     await service.stop();
     e.serviceLog = log;
