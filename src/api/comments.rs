@@ -25,7 +25,7 @@ pub const MAX_COUNT_PAGES: usize = 100;
 pub fn routes(
     state: AppState,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
-    let create = warp::path!("api" / "comments")
+    let create = warp::path!("comments")
         .and(warp::post())
         .and(rate_limited(state.clone(), Limit::Post))
         .and(warp::header::optional::<String>("content-type"))
@@ -36,25 +36,25 @@ pub fn routes(
         .and(warp::body::bytes())
         .and(with_state(state.clone()))
         .then(comments_create);
-    let list = warp::path!("api" / "comments")
+    let list = warp::path!("comments")
         .and(warp::get())
         .and(read_limited(state.clone()))
         .and(warp::query::<BTreeMap<String, String>>())
         .and(warp::header::optional::<String>("if-none-match"))
         .and(with_state(state.clone()))
         .then(comments_list);
-    let one = warp::path!("api" / "comments" / String)
+    let one = warp::path!("comments" / String)
         .and(warp::get())
         .and(read_limited(state.clone()))
         .and(with_state(state.clone()))
         .then(comment_get);
-    let counts = warp::path!("api" / "counts")
+    let counts = warp::path!("counts")
         .and(warp::get())
         .and(read_limited(state.clone()))
         .and(raw_query())
         .and(with_state(state.clone()))
         .then(counts_get);
-    let form_token = warp::path!("api" / "form-token")
+    let form_token = warp::path!("form-token")
         .and(warp::get())
         .and(read_limited(state.clone()))
         .and(warp::query::<BTreeMap<String, String>>())
@@ -95,7 +95,11 @@ async fn comments_create(
     let wants_json = accept
         .as_deref()
         .is_some_and(|a| a.contains("application/json"));
-    let back = referer.and_then(|r| redirect_target(&r, &state.config.allowed_origins));
+    let page = match fields.get("page") {
+        Some(crate::domain::FieldValue::Text(page)) => page.trim(),
+        _ => "/",
+    };
+    let back = referer.and_then(|r| redirect_target(&r, page, &state.config.allowed_origins));
     if let Some(back) = back.filter(|_| kind == BodyKind::Form && !wants_json) {
         let anchor = match received.public_status {
             Status::Approved => format!("comment-{}", received.id),
@@ -126,7 +130,11 @@ async fn comments_create(
 
 /// The page a form came from, without its fragment, when its origin is
 /// allowed: never an open redirect to a site the author did not list.
-fn redirect_target(referer: &str, allowed_origins: &[String]) -> Option<String> {
+///
+/// Browsers send only the origin as `Referer` for a cross-origin post (the
+/// default `strict-origin-when-cross-origin` policy); the comment's `page`
+/// (the post's path) then completes it.
+fn redirect_target(referer: &str, page: &str, allowed_origins: &[String]) -> Option<String> {
     let mut url = url::Url::parse(referer).ok()?;
     if !matches!(url.scheme(), "http" | "https") {
         return None;
@@ -134,6 +142,9 @@ fn redirect_target(referer: &str, allowed_origins: &[String]) -> Option<String> 
     let origin = url.origin().ascii_serialization();
     if !allowed_origins.is_empty() && !allowed_origins.contains(&origin) {
         return None;
+    }
+    if url.path() == "/" && url.query().is_none() && page.starts_with('/') {
+        url.set_path(page);
     }
     url.set_fragment(None);
     Some(url.to_string())
@@ -275,16 +286,35 @@ mod tests {
     #[test]
     fn redirects_only_go_to_allowed_origins() {
         let allowed = vec!["https://blog.example.org".to_owned()];
-        assert_eq!(
-            redirect_target("https://blog.example.org/post/#reply", &allowed).as_deref(),
-            Some("https://blog.example.org/post/")
-        );
-        assert_eq!(redirect_target("https://evil.example/", &allowed), None);
-        assert_eq!(redirect_target("javascript:alert(1)", &[]), None);
-        assert_eq!(
-            redirect_target("http://anywhere.example/p", &[]).as_deref(),
-            Some("http://anywhere.example/p")
-        );
+        let cases: &[(&str, &[String], Option<&str>, &str)] = &[
+            (
+                "https://blog.example.org/post/#reply",
+                &allowed,
+                Some("https://blog.example.org/post/"),
+                "full referer",
+            ),
+            (
+                "https://blog.example.org/",
+                &allowed,
+                Some("https://blog.example.org/p/"),
+                "origin-only referer",
+            ),
+            ("https://evil.example/", &allowed, None, "unlisted origin"),
+            ("javascript:alert(1)", &[], None, "not http"),
+            (
+                "http://anywhere.example/x",
+                &[],
+                Some("http://anywhere.example/x"),
+                "any origin when none listed",
+            ),
+        ];
+        for (referer, allowed, expected, case) in cases {
+            assert_eq!(
+                redirect_target(referer, "/p/", allowed).as_deref(),
+                *expected,
+                "{case}"
+            );
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod body;
 mod comments;
+pub mod embed;
 mod views;
 
 use std::convert::Infallible;
@@ -26,8 +27,13 @@ pub fn routes(
     let health = warp::path!("healthz")
         .and(warp::get())
         .map(|| warp::reply::json(&serde_json::json!({ "status": "ok" })));
-    let api = comments::routes(state.clone()).with(cors(&state.config.allowed_origins));
-    api.or(health)
+    // Errors are turned into responses inside the CORS wrapper, so a 413,
+    // 415 or 429 from a filter carries the CORS headers too and the embed
+    // can read it (and its Retry-After).
+    let api = warp::path("api")
+        .and(comments::routes(state.clone()).recover(crate::error::handle_rejection))
+        .with(cors(&state.config.allowed_origins));
+    api.or(health).or(embed::routes())
 }
 
 /// CORS for the public API: the configured origins, or any when none are.

@@ -357,3 +357,52 @@ async fn an_oversize_body_is_refused_before_it_is_read() {
     assert_eq!(&head, b"HTTP/1.1 413");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn refusals_from_filters_carry_cors_headers_so_the_embed_can_read_them() {
+    let app = TestApp::with(|c| {
+        tiny(c);
+        c.allowed_origins = vec!["https://blog.example.org".into()];
+    });
+    let origin = [("origin", "https://blog.example.org")];
+    for n in 0..3 {
+        post_from(
+            &app,
+            "203.0.113.9:1",
+            &origin,
+            &comment("/p/", "Ann", &format!("c{n}@example.org")),
+        )
+        .await;
+    }
+    let limited = post_from(
+        &app,
+        "203.0.113.9:1",
+        &origin,
+        &comment("/p/", "Ann", "c9@example.org"),
+    )
+    .await;
+    assert_eq!(limited.status(), 429);
+    assert_eq!(
+        limited.headers()["access-control-allow-origin"],
+        "https://blog.example.org"
+    );
+    let exposed = limited.headers()["access-control-expose-headers"]
+        .to_str()
+        .expect("ascii");
+    assert!(exposed.contains("retry-after"), "{exposed}");
+
+    let unsupported = warp::test::request()
+        .method("POST")
+        .path("/api/comments")
+        .remote_addr(addr("203.0.113.10:1"))
+        .header("origin", "https://blog.example.org")
+        .header("content-type", "text/plain")
+        .body("hello")
+        .reply(&app.routes)
+        .await;
+    assert_eq!(unsupported.status(), 415);
+    assert_eq!(
+        unsupported.headers()["access-control-allow-origin"],
+        "https://blog.example.org"
+    );
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the embed's browser tests against an already built binary
+# (MODERATO_BIN, default target/debug/moderato; this script builds nothing).
+# Installs what is missing: Debian's Chromium and the pinned playwright-core.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if [ ! -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ]; then
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  (cd tests/browser && npm ci --no-audit --no-fund)
+fi
+node --test tests/browser/
