@@ -2,6 +2,7 @@
 //! directories, routes through `warp::test` and a few over real TCP.
 
 mod admin;
+mod admin_page;
 mod comments;
 mod helpers;
 mod privacy;
