@@ -240,7 +240,7 @@
       c.ip ? field('IP', el('span', { text: c.ip })) : null,
       field('score', el('span', { className: 'score', text: String(c.score) })),
       c.action ? field('rules said', el('span', { text: c.action })) : null,
-      hits,
+      hits.childNodes.length ? hits : null,
       el('span', { className: 'badge status-' + c.status, text: c.status }));
 
     var body = el('div', { className: 'body' });

@@ -76,14 +76,15 @@ impl Asset {
     }
 }
 
-/// GET /admin, /admin/admin.js, /admin/admin.css: no token needed.
+/// GET (or HEAD) /admin, /admin/admin.js, /admin/admin.css: no token
+/// needed; 304 for a matching `If-None-Match`.
 pub fn routes() -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone
 {
     let html = Asset::new(HTML, "text/html; charset=utf-8");
     let js = Asset::new(JS, "text/javascript; charset=utf-8");
     let css = Asset::new(CSS, "text/css; charset=utf-8");
     let serve = |path: warp::filters::BoxedFilter<()>, asset: Asset| {
-        path.and(warp::get())
+        path.and(warp::get().or(warp::head()).unify())
             .and(warp::header::optional::<String>("if-none-match"))
             .map(move |tag: Option<String>| asset.reply(tag))
     };

@@ -84,6 +84,12 @@ async fn the_page_and_its_assets_load_without_a_token_under_a_strict_csp() {
     assert!(
         !html.contains(" onclick=") && !html.contains(" onsubmit=") && !html.contains(" onload=")
     );
+    let head = warp::test::request()
+        .method("HEAD")
+        .path("/admin")
+        .reply(&app.routes)
+        .await;
+    assert_eq!(head.status(), 200);
     // The data behind it still needs the token.
     assert_eq!(app.get("/admin/stats").await.status(), 401);
     assert_eq!(app.get("/admin/comments").await.status(), 401);

@@ -241,16 +241,67 @@ test('an author moderates the queue in the browser', { timeout: 90_000 }, async 
   await first.locator('summary').click();
   assert.match(await first.locator('.decisions').textContent(), /pending\s*→\s*spam.*via bulk/);
 
+  // Reply as the author from the details of a pending comment: the reply is
+  // published and the comment with it.
+  await page.click('button.tab[data-status="pending"]');
+  await until(async () => (await ids(page)).length === 2, { message: 'pending tab' });
+  const answered = (await ids(page))[0];
+  const item = page.locator(`li.comment[data-id="${answered}"]`);
+  await item.locator('summary').click();
+  await item.locator('form.reply textarea').fill('Thank you for trusting us with this.');
+  await item.locator('form.reply button[type=submit]').click();
+  await waitCounts(page, { pending: 1, approved: 4, spam: 2 });
+  assert.deepEqual(await via(answered), ['pending>approved:reply']);
+  const { page: thread } = await admin(`/admin/comments/${answered}`);
+  const publicThread = await (await fetch(`${service.origin}/api/comments?page=${encodeURIComponent(thread)}`)).json();
+  const reply = publicThread.comments.find((c) => c.parent === answered);
+  assert.equal(reply?.by_author, true, JSON.stringify(publicThread));
+
   // The token survives a reload of the tab (sessionStorage).
   await page.reload();
   await page.waitForSelector('html[data-moderato-admin="ready"]');
-  await waitCounts(page, { pending: 2, approved: 2, spam: 2 });
+  await waitCounts(page, { pending: 1, approved: 4, spam: 2 });
 
   mkdirSync(ARTIFACTS, { recursive: true });
-  await page.click('button.tab[data-status="pending"]');
-  await until(async () => (await ids(page)).length === 2, { message: 'pending tab' });
+  await page.click('button.tab[data-status="approved"]');
+  await until(async () => (await ids(page)).length === 4, { message: 'approved tab' });
   await page.screenshot({ path: join(ARTIFACTS, 'admin.png'), fullPage: true });
 
   assert.deepEqual(problems, [], 'no console errors, CSP violations or dialogs');
+  await context.close();
+});
+
+test('a long queue pages with "load more"', { timeout: 90_000 }, async () => {
+  const before = (await admin('/admin/stats')).pending;
+  for (let i = 0; i < 51; i++) {
+    const res = await fetch(`${service.origin}/api/comments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        page: '/blog/long-thread/',
+        author: `Reader ${i}`,
+        email: `queue${i}@example.org`,
+        comment: `Comment number ${i} in a long queue, about sleep and the evenings that feel longest.`
+      })
+    });
+    assert.equal(res.status, 201, await res.text());
+  }
+  const total = before + 51;
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${service.origin}/admin`);
+  await page.waitForSelector('html[data-moderato-admin="login"]');
+  await page.fill('#token', TOKEN);
+  await page.press('#token', 'Enter');
+  await page.waitForSelector('html[data-moderato-admin="ready"]');
+  await waitCounts(page, { pending: total });
+  assert.equal((await ids(page)).length, 50);
+  assert.ok(await page.isVisible('#more'));
+  await page.click('#more');
+  await until(async () => (await ids(page)).length === total, { message: 'second page' });
+  assert.ok(!(await page.isVisible('#more')));
+  const shown = await ids(page);
+  assert.equal(new Set(shown).size, shown.length, 'no comment twice');
+  assert.deepEqual([...shown].sort().reverse(), shown, 'newest first');
   await context.close();
 });
