@@ -67,6 +67,8 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// sled page cache in MiB.
     pub cache_capacity_mb: u64,
+    /// The name shown on the author's replies from the admin page.
+    pub author_name: String,
 }
 
 impl Default for Config {
@@ -88,6 +90,7 @@ impl Default for Config {
             max_pending: 10_000,
             request_timeout_secs: 30,
             cache_capacity_mb: 64,
+            author_name: "Author".into(),
         }
     }
 }
@@ -252,6 +255,16 @@ impl Config {
                 );
             }
         }
+        let author_name = self.author_name.trim();
+        if author_name.is_empty()
+            || author_name.chars().count() > crate::domain::MAX_AUTHOR_CHARS
+            || author_name.chars().any(char::is_control)
+        {
+            return invalid(
+                "author_name",
+                "must be 1 to 100 characters, without control characters",
+            );
+        }
         let positive = [
             ("rate_post_burst", u64::from(self.rate_post_burst)),
             ("rate_post_period_secs", self.rate_post_period_secs),
@@ -392,6 +405,7 @@ mod tests {
             ),
             (("MODERATO_ADMIN_TOKEN", "short"), "admin_token"),
             (("MODERATO_RATE_POST_BURST", "0"), "rate_post_burst"),
+            (("MODERATO_AUTHOR_NAME", " "), "author_name"),
             (("MODERATO_NO_SUCH_KEY", "1"), "no_such_key"),
         ];
         for ((var, value), expected) in cases {

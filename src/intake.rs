@@ -132,6 +132,8 @@ pub async fn submit(
         action: Some(verdict.action),
         created_at: now,
         updated_at: now,
+        by_author: false,
+        decisions: Vec::new(),
     };
     match state.store.insert(&comment, &prints).await {
         Ok(()) => {}

@@ -11,6 +11,7 @@ use crate::api::{AdminComment, with_state};
 use crate::domain::{CommentId, FieldErrors, PageId, Status};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::Via;
 
 /// Default and largest page size of a listing.
 const DEFAULT_LIMIT: usize = 50;
@@ -137,7 +138,7 @@ async fn comment_decide(id: String, action: String, state: AppState) -> Result<R
     };
     let comment = state
         .store
-        .set_status(id, status)
+        .set_status(id, status, Via::Admin)
         .await?
         .ok_or(ApiError::NotFound)?;
     tracing::info!(comment_id = %id, status = %status, "decision");
@@ -157,6 +158,6 @@ async fn comment_delete(id: String, state: AppState) -> Result<Response, ApiErro
     }
 }
 
-fn parse_id(raw: &str) -> Result<CommentId, ApiError> {
+pub(super) fn parse_id(raw: &str) -> Result<CommentId, ApiError> {
     raw.parse().map_err(|()| ApiError::NotFound)
 }

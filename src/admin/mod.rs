@@ -1,7 +1,13 @@
 //! The admin API: every `/admin` route requires the bearer token.
 
+mod bulk;
 mod comments;
+mod page;
+mod replies;
 mod rules;
+
+pub use bulk::MAX_BULK_IDS;
+pub use page::CONTENT_SECURITY_POLICY;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -47,13 +53,19 @@ impl AdminToken {
     }
 }
 
-/// Every admin route.
+/// Every admin route. The page and its assets come first: loading them
+/// needs no token (they hold no data). The bulk, stats and reply routes come
+/// before the comment routes, whose `comments/{id}/{action}` would answer
+/// 404 to `comments/{id}/reply` instead of letting it through.
 pub fn routes(
     state: AppState,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
-    warp::path("admin")
-        .and(admin_auth(state.clone()))
-        .and(comments::routes(state.clone()).or(rules::routes(state)))
+    page::routes().or(warp::path("admin").and(admin_auth(state.clone())).and(
+        bulk::routes(state.clone())
+            .or(replies::routes(state.clone()))
+            .or(comments::routes(state.clone()))
+            .or(rules::routes(state)),
+    ))
 }
 
 /// Passes requests that carry the admin token; 401 otherwise. Placed after

@@ -15,7 +15,7 @@ use crate::server::PeerAddr;
 use crate::state::AppState;
 
 pub use body::BodyKind;
-pub use views::{AdminComment, PublicComment, format_time};
+pub use views::{AdminComment, DecisionView, PublicComment, format_time};
 
 /// Largest body accepted, in bytes; larger ones get 413 before being read.
 pub const MAX_BODY_BYTES: u64 = 64 * 1024;

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::domain::{CommentId, Status};
 use crate::privacy::Privacy;
-use crate::store::{Action, Comment, Hit};
+use crate::store::{Action, Comment, Decision, Hit, Via};
 
 /// A comment as readers see it.
 #[derive(Debug, Clone, Serialize)]
@@ -25,6 +25,8 @@ pub struct PublicComment {
     pub created_at: String,
     /// Opaque avatar seed.
     pub avatar: String,
+    /// Written by the blog's author (the embed shows a badge).
+    pub by_author: bool,
 }
 
 impl From<&Comment> for PublicComment {
@@ -37,6 +39,7 @@ impl From<&Comment> for PublicComment {
             html: c.html.clone(),
             created_at: format_time(c.created_at),
             avatar: c.avatar.clone(),
+            by_author: c.by_author,
         }
     }
 }
@@ -67,16 +70,47 @@ pub struct AdminComment {
     pub action: Option<Action>,
     /// RFC 3339, UTC.
     pub updated_at: String,
+    /// The audit trail: every status change, oldest first.
+    pub decisions: Vec<DecisionView>,
+}
+
+/// One status change, as the author sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionView {
+    /// The status before.
+    pub from: Status,
+    /// The status after.
+    pub to: Status,
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// `admin`, `bulk`, `reply`, `email-link`.
+    pub via: Via,
+}
+
+impl From<&Decision> for DecisionView {
+    fn from(d: &Decision) -> DecisionView {
+        DecisionView {
+            from: d.from,
+            to: d.to,
+            at: format_time(d.at),
+            via: d.via,
+        }
+    }
 }
 
 impl AdminComment {
-    /// Builds the admin view, decrypting the email.
+    /// Builds the admin view, decrypting the email (`null` for the
+    /// author's replies, which have none).
     pub fn new(c: &Comment, privacy: &Privacy) -> AdminComment {
-        let email = match privacy.decrypt_email(&c.email_sealed) {
-            Ok(email) => Some(email),
-            Err(e) => {
-                tracing::error!(comment_id = %c.id, error = %e, "email cannot be decrypted");
-                None
+        let email = if !c.has_email() {
+            None
+        } else {
+            match privacy.decrypt_email(&c.email_sealed) {
+                Ok(email) => Some(email),
+                Err(e) => {
+                    tracing::error!(comment_id = %c.id, error = %e, "email cannot be decrypted");
+                    None
+                }
             }
         };
         AdminComment {
@@ -91,6 +125,7 @@ impl AdminComment {
             hits: c.hits.clone(),
             action: c.action,
             updated_at: format_time(c.updated_at),
+            decisions: c.decisions.iter().map(DecisionView::from).collect(),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod keys;
 mod model;
+mod reply;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,7 +20,7 @@ use crate::domain::{CommentId, Status};
 use crate::privacy::EmailKey;
 
 pub use crate::rules::History;
-pub use model::{Action, Comment, Hit, now_millis};
+pub use model::{Action, Comment, Decision, Hit, Via, now_millis};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +42,12 @@ pub enum Error {
     /// The same commenter already posted the same text on this page.
     #[error("the same comment is already stored")]
     Duplicate,
+    /// The comment replied to does not exist.
+    #[error("the parent comment does not exist")]
+    ParentNotFound,
+    /// The comment replied to is rejected or spam.
+    #[error("the parent comment is {0}")]
+    ParentClosed(Status),
 }
 
 /// What a listing of the queue returns.
@@ -230,8 +237,9 @@ impl Store {
             .transpose()
     }
 
-    /// Moves a comment to `status` (a no-op when it is there already), then
-    /// flushes. Returns the comment as stored, or `None` for an unknown id.
+    /// Moves a comment to `status` (a no-op when it is there already),
+    /// records the change with `via` in its audit trail, then flushes.
+    /// Returns the comment as stored, or `None` for an unknown id.
     ///
     /// # Errors
     /// A database or decoding error.
@@ -239,6 +247,7 @@ impl Store {
         &self,
         id: CommentId,
         status: Status,
+        via: Via,
     ) -> Result<Option<Comment>, Error> {
         let now = now_millis();
         let outcome = (
@@ -257,8 +266,7 @@ impl Store {
                     return Ok(Some((comment, from)));
                 }
                 index_remove(by_status, by_page, by_email, &comment)?;
-                comment.status = status;
-                comment.updated_at = now;
+                comment.record(status, now, via);
                 comments.insert(
                     &id.to_bytes(),
                     encode(&comment).map_err(ConflictableTransactionError::Abort)?,

@@ -10,7 +10,9 @@ use crate::privacy::EmailKey;
 pub use crate::rules::{Action, Hit};
 
 /// A comment as stored. The email exists only sealed (`email_sealed`) and
-/// as a keyed hash (`email_hash`).
+/// as a keyed hash (`email_hash`). The author's own replies have no email:
+/// `email_sealed` is empty and `email_hash` is the author's reserved key
+/// (see [`Comment::has_email`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comment {
     /// Time-ordered id.
@@ -27,8 +29,9 @@ pub struct Comment {
     pub text: String,
     /// The sanitized HTML shown on the page.
     pub html: String,
-    /// `nonce || ciphertext` of the email address.
-    #[serde(with = "hex::serde")]
+    /// `nonce || ciphertext` of the email address; empty when the comment
+    /// has no email (the author's replies).
+    #[serde(default, with = "hex::serde")]
     pub email_sealed: Vec<u8>,
     /// HMAC of the normalized address: the commenter's identity here.
     #[serde(with = "hex::serde")]
@@ -55,12 +58,84 @@ pub struct Comment {
     pub created_at: i64,
     /// Milliseconds since the Unix epoch, of the last status change.
     pub updated_at: i64,
+    /// Written by the blog's author from the admin page.
+    #[serde(default)]
+    pub by_author: bool,
+    /// Every status change, oldest first: the audit trail.
+    #[serde(default)]
+    pub decisions: Vec<Decision>,
+}
+
+/// One status change of a comment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The status before.
+    pub from: Status,
+    /// The status after.
+    pub to: Status,
+    /// Milliseconds since the Unix epoch.
+    pub at: i64,
+    /// Through which route.
+    pub via: Via,
+}
+
+/// The route through which a decision was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    /// `POST /admin/comments/{id}/approve|reject|spam`.
+    Admin,
+    /// `POST /admin/comments/bulk`.
+    Bulk,
+    /// Replying to a pending comment approves it.
+    Reply,
+    /// A signed link in a notification email.
+    EmailLink,
+    /// A route name this version does not know (written by a newer one):
+    /// kept readable rather than making the whole comment undecodable.
+    #[serde(other)]
+    Unknown,
+}
+
+impl Via {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Admin => "admin",
+            Via::Bulk => "bulk",
+            Via::Reply => "reply",
+            Via::EmailLink => "email-link",
+            Via::Unknown => "unknown",
+        }
+    }
 }
 
 impl Comment {
     /// The keyed email hash as a typed key.
     pub fn email_key(&self) -> EmailKey {
         EmailKey(self.email_hash)
+    }
+
+    /// Whether an email is stored (every reader's comment; not the
+    /// author's replies).
+    pub fn has_email(&self) -> bool {
+        !self.email_sealed.is_empty()
+    }
+
+    /// Moves to `to` at `at` and appends the change to the audit trail; a
+    /// no-op when the comment is there already.
+    pub fn record(&mut self, to: Status, at: i64, via: Via) {
+        if self.status == to {
+            return;
+        }
+        self.decisions.push(Decision {
+            from: self.status,
+            to,
+            at,
+            via,
+        });
+        self.status = to;
+        self.updated_at = at;
     }
 }
 

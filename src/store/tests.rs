@@ -23,6 +23,8 @@ fn comment(page: &str, ms: u64, email: u8) -> Comment {
         action: None,
         created_at: ms as i64,
         updated_at: ms as i64,
+        by_author: false,
+        decisions: Vec::new(),
     }
 }
 
@@ -104,7 +106,7 @@ async fn status_changes_move_index_entries() {
     assert_consistent(&store);
 
     let approved = store
-        .set_status(c.id, Status::Approved)
+        .set_status(c.id, Status::Approved, Via::Admin)
         .await
         .expect("approve")
         .expect("known");
@@ -115,14 +117,14 @@ async fn status_changes_move_index_entries() {
 
     // Idempotent.
     store
-        .set_status(c.id, Status::Approved)
+        .set_status(c.id, Status::Approved, Via::Admin)
         .await
         .expect("again")
         .expect("known");
     assert_consistent(&store);
 
     store
-        .set_status(c.id, Status::Spam)
+        .set_status(c.id, Status::Spam, Via::Admin)
         .await
         .expect("spam")
         .expect("known");
@@ -141,7 +143,7 @@ async fn unknown_ids_are_none_not_errors() {
     let id = CommentId(ulid::Ulid::from_parts(9, 9));
     assert!(
         store
-            .set_status(id, Status::Approved)
+            .set_status(id, Status::Approved, Via::Admin)
             .await
             .expect("set")
             .is_none()
@@ -163,7 +165,7 @@ async fn a_parent_must_be_approved_and_on_the_same_page() {
     );
 
     store
-        .set_status(parent.id, Status::Approved)
+        .set_status(parent.id, Status::Approved, Via::Admin)
         .await
         .expect("approve");
     let mut elsewhere = comment("/b", 3, 2);
@@ -230,10 +232,13 @@ async fn history_counts_approved_and_spam_by_commenter() {
         store.insert_unique(c).await.expect("insert");
     }
     store
-        .set_status(a.id, Status::Approved)
+        .set_status(a.id, Status::Approved, Via::Admin)
         .await
         .expect("approve");
-    store.set_status(b.id, Status::Spam).await.expect("spam");
+    store
+        .set_status(b.id, Status::Spam, Via::Admin)
+        .await
+        .expect("spam");
     assert_eq!(
         store.history(a.email_key()).expect("history"),
         History {
@@ -287,5 +292,109 @@ async fn the_same_commenter_text_and_page_is_refused_until_deleted() {
         .insert(&again, &prints)
         .await
         .expect("allowed once the first is gone");
+    assert_consistent(&store);
+}
+
+#[test]
+fn records_without_the_audit_fields_still_decode() {
+    let mut old = serde_json::to_value(comment("/a", 1, 1)).expect("encode");
+    let object = old.as_object_mut().expect("object");
+    object.remove("decisions");
+    object.remove("by_author");
+    let c = decode(&serde_json::to_vec(&old).expect("bytes")).expect("decode");
+    assert!(c.decisions.is_empty() && !c.by_author && c.has_email());
+    // A route name from a newer version does not make the record unreadable.
+    let mut newer = serde_json::to_value(comment("/a", 1, 1)).expect("encode");
+    newer["decisions"] = serde_json::json!([
+        {"from": "pending", "to": "approved", "at": 5, "via": "carrier-pigeon"}
+    ]);
+    let c = decode(&serde_json::to_vec(&newer).expect("bytes")).expect("decode");
+    assert_eq!(c.decisions[0].via, Via::Unknown);
+}
+
+#[tokio::test]
+async fn status_changes_are_recorded_once_each() {
+    let store = Store::temporary().expect("open");
+    let c = comment("/a", 1, 1);
+    store.insert_unique(&c).await.expect("insert");
+    for (status, via) in [
+        (Status::Approved, Via::Admin),
+        (Status::Approved, Via::Bulk),
+        (Status::Spam, Via::Bulk),
+    ] {
+        store.set_status(c.id, status, via).await.expect("set");
+    }
+    let stored = store.get(c.id).expect("get").expect("known");
+    let trail: Vec<_> = stored
+        .decisions
+        .iter()
+        .map(|d| (d.from, d.to, d.via))
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            (Status::Pending, Status::Approved, Via::Admin),
+            (Status::Approved, Status::Spam, Via::Bulk),
+        ]
+    );
+    assert_eq!(stored.updated_at, stored.decisions[1].at);
+}
+
+#[tokio::test]
+async fn a_reply_approves_a_pending_parent_in_the_same_transaction() {
+    let store = Store::temporary().expect("open");
+    let parent = comment("/a", 1, 1);
+    store.insert_unique(&parent).await.expect("insert");
+    let mut reply = comment("/a", 2, 9);
+    reply.parent = Some(parent.id);
+    reply.status = Status::Approved;
+    reply.by_author = true;
+    reply.email_sealed = Vec::new();
+
+    let after = store.insert_reply(&reply, [7; 32]).await.expect("reply");
+    assert_eq!(after.status, Status::Approved);
+    assert_eq!(after.decisions[0].via, Via::Reply);
+    assert_eq!(store.approved_count("/a").expect("count"), 2);
+    assert_eq!(store.status_count(Status::Pending), 0);
+    assert_consistent(&store);
+
+    // The same fingerprint again is a duplicate.
+    let mut twice = comment("/a", 3, 9);
+    twice.parent = Some(parent.id);
+    twice.status = Status::Approved;
+    assert!(matches!(
+        store.insert_reply(&twice, [7; 32]).await,
+        Err(Error::Duplicate)
+    ));
+
+    // A spam parent, an unknown one, another page: refused, nothing stored.
+    store
+        .set_status(parent.id, Status::Spam, Via::Admin)
+        .await
+        .expect("spam");
+    let mut to_spam = comment("/a", 4, 9);
+    to_spam.parent = Some(parent.id);
+    assert!(matches!(
+        store.insert_reply(&to_spam, [8; 32]).await,
+        Err(Error::ParentClosed(Status::Spam))
+    ));
+    let mut orphan = comment("/a", 5, 9);
+    orphan.parent = Some(CommentId(ulid::Ulid::from_parts(99, 9)));
+    assert!(matches!(
+        store.insert_reply(&orphan, [9; 32]).await,
+        Err(Error::ParentNotFound)
+    ));
+    store
+        .set_status(parent.id, Status::Approved, Via::Admin)
+        .await
+        .expect("approve");
+    let mut elsewhere = comment("/b", 6, 9);
+    elsewhere.parent = Some(parent.id);
+    assert!(matches!(
+        store.insert_reply(&elsewhere, [10; 32]).await,
+        Err(Error::InvalidParent)
+    ));
+    assert!(store.get(to_spam.id).expect("get").is_none());
+    assert!(store.get(elsewhere.id).expect("get").is_none());
     assert_consistent(&store);
 }

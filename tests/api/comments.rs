@@ -216,6 +216,7 @@ async fn the_thread_lists_approved_comments_oldest_first_with_parents() {
         [
             "author",
             "avatar",
+            "by_author",
             "created_at",
             "html",
             "id",

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod admin;
+mod admin_page;
 mod comments;
 mod helpers;
 mod privacy;

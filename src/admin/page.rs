@@ -1,0 +1,96 @@
+//! `GET /admin` and its script and style sheet: the moderation page.
+//!
+//! The page itself is public (it holds no data); every call it makes to the
+//! admin API carries the token the author types once, which the page keeps
+//! in `sessionStorage`. The three files live in `assets/` and are compiled
+//! in, each with a strong `ETag` from its content.
+
+use sha2::{Digest, Sha256};
+use warp::http::{HeaderValue, StatusCode, header};
+use warp::{Filter, Reply};
+
+/// The policy the page is served with: only its own script, style sheet and
+/// API; no inline code, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; \
+form-action 'self'; frame-ancestors 'none'";
+
+const HTML: &str = include_str!("../../assets/admin.html");
+const JS: &str = include_str!("../../assets/admin.js");
+const CSS: &str = include_str!("../../assets/admin.css");
+
+/// One compiled-in file with its headers.
+#[derive(Debug, Clone)]
+struct Asset {
+    body: &'static str,
+    content_type: &'static str,
+    etag: HeaderValue,
+}
+
+impl Asset {
+    fn new(body: &'static str, content_type: &'static str) -> Asset {
+        let digest = Sha256::digest(body.as_bytes());
+        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+        Asset {
+            body,
+            content_type,
+            etag: HeaderValue::from_str(&etag).expect("a hex string is a valid header value"),
+        }
+    }
+
+    /// 200 with the file, or 304 when `If-None-Match` names its ETag.
+    fn reply(&self, if_none_match: Option<String>) -> warp::reply::Response {
+        let fresh = if_none_match.is_some_and(|tags| {
+            tags.split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == "*" || self.etag.as_bytes() == t.as_bytes())
+        });
+        let mut response = if fresh {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            self.body.into_response()
+        };
+        let headers = response.headers_mut();
+        headers.insert(header::ETAG, self.etag.clone());
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type),
+        );
+        // Revalidate every time: a new version of the service must not run
+        // next to the old version's script.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        // Links to the blog's pages must not tell it where the admin lives.
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        response
+    }
+}
+
+/// GET (or HEAD) /admin, /admin/admin.js, /admin/admin.css: no token
+/// needed; 304 for a matching `If-None-Match`.
+pub fn routes() -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone
+{
+    let html = Asset::new(HTML, "text/html; charset=utf-8");
+    let js = Asset::new(JS, "text/javascript; charset=utf-8");
+    let css = Asset::new(CSS, "text/css; charset=utf-8");
+    let serve = |path: warp::filters::BoxedFilter<()>, asset: Asset| {
+        path.and(warp::get().or(warp::head()).unify())
+            .and(warp::header::optional::<String>("if-none-match"))
+            .map(move |tag: Option<String>| asset.reply(tag))
+    };
+    serve(warp::path!("admin").boxed(), html)
+        .or(serve(warp::path!("admin" / "admin.js").boxed(), js))
+        .unify()
+        .or(serve(warp::path!("admin" / "admin.css").boxed(), css))
+        .unify()
+}
