@@ -14,6 +14,8 @@
 //! - [`domain`], [`intake`], [`sanitize`], [`privacy`], [`store`].
 //! - [`rules`]: the spam rules engine (rule files, normalization, verdicts,
 //!   form tokens, and the `rules check` / `rules eval` commands).
+//! - [`notify`]: email and webhook notifications of queued comments, and
+//!   the signed one-click decision links of the email.
 //! - [`cli`]: the command line; [`telemetry`]: logging.
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
@@ -25,6 +27,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod intake;
+pub mod notify;
 pub mod privacy;
 pub mod rules;
 pub mod sanitize;

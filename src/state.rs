@@ -4,6 +4,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::admin::AdminToken;
 use crate::config::Config;
+use crate::notify::Notifier;
 use crate::privacy::Privacy;
 use crate::rules::{self, FormTokens, RuleSet};
 use crate::sanitize::Sanitizer;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub admin_token: Arc<AdminToken>,
     /// Signs and checks the form tokens of the `min_time` rule.
     pub form_tokens: Arc<FormTokens>,
+    /// The queue of email and webhook notifications.
+    pub notifier: Notifier,
     /// The spam rules in force. Readers clone the inner `Arc` and drop the
     /// lock at once; a reload swaps it, so requests in flight finish with
     /// the rules they started with.
@@ -63,6 +66,7 @@ impl AppState {
         let state = AppState {
             store,
             form_tokens: Arc::new(FormTokens::new(privacy.form_token_key())),
+            notifier: Notifier::new(&config),
             rules: Arc::new(RwLock::new(Arc::new(rules))),
             privacy: Arc::new(privacy),
             sanitizer: Arc::new(Sanitizer::new()),

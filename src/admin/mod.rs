@@ -1,6 +1,8 @@
 //! The admin API: every `/admin` route requires the bearer token.
 
 mod comments;
+mod data;
+mod decide;
 mod rules;
 
 use sha2::{Digest, Sha256};
@@ -51,9 +53,14 @@ impl AdminToken {
 pub fn routes(
     state: AppState,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
-    warp::path("admin")
-        .and(admin_auth(state.clone()))
-        .and(comments::routes(state.clone()).or(rules::routes(state)))
+    // The decision links carry their own credential: before the auth filter.
+    warp::path("admin").and(
+        decide::routes(state.clone()).or(admin_auth(state.clone()).and(
+            comments::routes(state.clone())
+                .or(rules::routes(state.clone()))
+                .or(data::routes(state)),
+        )),
+    )
 }
 
 /// Passes requests that carry the admin token; 401 otherwise. Placed after
