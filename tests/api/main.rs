@@ -3,7 +3,10 @@
 
 mod admin;
 mod comments;
+mod data;
 mod helpers;
+mod notify;
 mod privacy;
 mod rules;
 mod server;
+mod sinks;
