@@ -29,6 +29,8 @@ pub struct Mailer {
     to: Vec<Mailbox>,
     base_url: String,
     blog_origin: Option<String>,
+    /// Host part of Message-IDs (the public host).
+    host: String,
     signer: LinkSigner,
     privacy: Arc<Privacy>,
 }
@@ -83,9 +85,11 @@ impl Mailer {
             SmtpSecurity::None => Tls::None,
         };
         // Say EHLO with the public host name: some servers refuse "localhost".
-        let hello = url::Url::parse(&config.public_url)
+        let public_host = url::Url::parse(&config.public_url)
             .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
+            .and_then(|u| u.host_str().map(str::to_owned));
+        let hello = public_host
+            .clone()
             .map_or_else(ClientId::default, ClientId::Domain);
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(config.smtp_port)
@@ -103,6 +107,7 @@ impl Mailer {
             from: parse_mailbox(&config.smtp_from).map_err(Error::Mail)?,
             to: parse_recipients(&config.smtp_to).map_err(Error::Mail)?,
             base_url: base_url(config).to_owned(),
+            host: public_host.unwrap_or_else(|| "localhost".into()),
             blog_origin: match config.allowed_origins.as_slice() {
                 [one] => Some(one.trim_end_matches('/').to_owned()),
                 _ => None,
@@ -153,7 +158,9 @@ impl Mailer {
             one_line(&comment.author, 60),
             one_line(&comment.page, 120),
         );
+        // One id per comment: a retried send is recognisably the same mail.
         let mut builder = Message::builder()
+            .message_id(Some(format!("<{}.notification@{}>", comment.id, self.host)))
             .from(self.from.clone())
             .subject(subject)
             .header(ContentType::TEXT_PLAIN);
@@ -192,7 +199,7 @@ impl Mailer {
              Email:   {email}\n\
              Website: {website}\n\
              Status:  {status}, score {score}{hits}\n\
-             Sent:    {sent}\n\n\
+             Written: {sent}\n\n\
              {quoted}\n",
             author = one_line(&comment.author, 200),
             website = comment.url.as_deref().unwrap_or("-"),

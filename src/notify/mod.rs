@@ -339,6 +339,45 @@ mod tests {
     }
 
     #[test]
+    fn environment_variables_set_every_notification_key() {
+        let env = [
+            ("MODERATO_PUBLIC_URL", "https://comments.example.org/"),
+            ("MODERATO_SMTP_HOST", "smtp.example.org"),
+            ("MODERATO_SMTP_PORT", "465"),
+            ("MODERATO_SMTP_SECURITY", "tls"),
+            ("MODERATO_SMTP_USER", "moderato"),
+            ("MODERATO_SMTP_PASSWORD", "hunter2-but-longer"),
+            ("MODERATO_SMTP_FROM", "Moderato <moderato@example.org>"),
+            ("MODERATO_SMTP_TO", "a@example.org,b@example.org"),
+            ("MODERATO_WEBHOOK_URL", "https://hooks.example.org/x"),
+            ("MODERATO_WEBHOOK_SECRET", "0123456789abcdef0123"),
+            ("MODERATO_WEBHOOK_INCLUDE_EMAIL", "true"),
+            ("MODERATO_NOTIFY_ON_SPAM", "yes"),
+            ("MODERATO_LINK_TTL_HOURS", "48"),
+            ("MODERATO_MAX_IMPORT_MB", "8"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let config = Config::load(None, env).expect("valid");
+        assert_eq!(config.smtp_port, 465);
+        assert_eq!(config.smtp_security, SmtpSecurity::Tls);
+        assert_eq!(base_url(&config), "https://comments.example.org");
+        assert_eq!(
+            mail::parse_recipients(&config.smtp_to).map(|v| v.len()),
+            Ok(2)
+        );
+        assert!(config.webhook_include_email && config.notify_on_spam);
+        assert_eq!((config.link_ttl_hours, config.max_import_mb), (48, 8));
+        assert!(!format!("{config:?}").contains("hunter2"));
+
+        let err = Config::load(
+            None,
+            [("MODERATO_SMTP_SECURITY".to_owned(), "ssl".to_owned())],
+        )
+        .expect_err("unknown security");
+        assert!(err.to_string().contains("MODERATO_SMTP_SECURITY"), "{err}");
+    }
+
+    #[test]
     fn complete_settings_validate() {
         assert_eq!(validate_config(&valid()), Ok(()));
         assert_eq!(validate_config(&Config::default()), Ok(()));

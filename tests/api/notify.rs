@@ -122,6 +122,11 @@ async fn a_pending_comment_mails_working_links_and_posts_a_signed_webhook() {
     let mail = next_mail(&mut smtp).await;
     assert!(mail.from.contains("moderato@blog.test"), "{}", mail.from);
     assert!(mail.to.iter().any(|t| t.contains("author@blog.test")));
+    let message_id = mail.header("message-id").expect("message-id");
+    assert!(
+        message_id.contains(&id) && message_id.ends_with("@moderato.test>"),
+        "{message_id}"
+    );
     let subject = mail.header("subject").expect("subject");
     assert!(
         subject.contains("Ann Reader") && subject.contains("/blog/grief/"),
