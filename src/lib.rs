@@ -14,6 +14,8 @@
 //! - [`domain`], [`intake`], [`sanitize`], [`privacy`], [`store`].
 //! - [`rules`]: the spam rules engine (rule files, normalization, verdicts,
 //!   form tokens, and the `rules check` / `rules eval` commands).
+//! - [`client_addr`]: the client address behind trusted proxies;
+//!   [`ratelimit`]: governor limits per address, admin lockout.
 //! - [`notify`]: email and webhook notifications of queued comments, and
 //!   the signed one-click decision links of the email.
 //! - [`cli`]: the command line; [`telemetry`]: logging.
@@ -23,12 +25,14 @@
 pub mod admin;
 pub mod api;
 pub mod cli;
+pub mod client_addr;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod intake;
 pub mod notify;
 pub mod privacy;
+pub mod ratelimit;
 pub mod rules;
 pub mod sanitize;
 pub mod secrets;

@@ -93,9 +93,21 @@ impl App {
         tracing::info!(addr = %self.addr, "listening");
         let timeout = Duration::from_secs(self.state.config.request_timeout_secs);
         let reloader = tokio::spawn(reload_rules_on_sighup(self.state.clone()));
+        let pruner = self.state.limits.clone().map(|limits| {
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(crate::ratelimit::PRUNE_INTERVAL);
+                loop {
+                    every.tick().await;
+                    limits.prune();
+                }
+            })
+        });
         let notifier = self.spawn_notifier();
         server::serve(self.listener, routes(self.state.clone()), timeout, shutdown).await;
         reloader.abort();
+        if let Some(pruner) = pruner {
+            pruner.abort();
+        }
         if let Some(notifier) = notifier {
             // Notifications still queued are dropped: the comments are stored
             // and wait in the queue of the admin page.

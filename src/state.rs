@@ -3,9 +3,11 @@
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::admin::AdminToken;
+use crate::client_addr::ClientAddrResolver;
 use crate::config::Config;
 use crate::notify::Notifier;
 use crate::privacy::Privacy;
+use crate::ratelimit::Limits;
 use crate::rules::{self, FormTokens, RuleSet};
 use crate::sanitize::Sanitizer;
 use crate::secrets;
@@ -25,6 +27,10 @@ pub struct AppState {
     pub sanitizer: Arc<Sanitizer>,
     /// The admin token's digest.
     pub admin_token: Arc<AdminToken>,
+    /// Rate limits; `None` when turned off in the configuration.
+    pub limits: Option<Arc<Limits>>,
+    /// Finds the client address behind trusted proxies.
+    pub client_addr: Arc<ClientAddrResolver>,
     /// Signs and checks the form tokens of the `min_time` rule.
     pub form_tokens: Arc<FormTokens>,
     /// The queue of email and webhook notifications.
@@ -67,6 +73,8 @@ impl AppState {
             store,
             form_tokens: Arc::new(FormTokens::new(privacy.form_token_key())),
             notifier: Notifier::new(&config),
+            limits: Limits::from_config(&config).map(Arc::new),
+            client_addr: Arc::new(ClientAddrResolver::new(config.trusted_proxies.clone())),
             rules: Arc::new(RwLock::new(Arc::new(rules))),
             privacy: Arc::new(privacy),
             sanitizer: Arc::new(Sanitizer::new()),

@@ -65,19 +65,44 @@ pub fn routes(
 
 /// Passes requests that carry the admin token; 401 otherwise. Placed after
 /// the `/admin` path filter so that other routes are never asked for it.
+///
+/// Failed attempts are counted per client address: past the configured
+/// number a minute, the address gets 429 (even with the right token) until
+/// its lockout ends, so the token cannot be guessed faster than that.
 fn admin_auth(state: AppState) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
-    warp::header::optional::<String>("authorization")
-        .and_then(move |authorization: Option<String>| {
-            let ok = state.admin_token.verify(authorization.as_deref());
-            async move {
-                if ok {
-                    Ok(())
-                } else {
-                    Err(warp::reject::custom(ApiError::Unauthorized))
-                }
-            }
-        })
+    crate::api::client_ip(state.clone())
+        .and(warp::header::optional::<String>("authorization"))
+        .and_then(
+            move |ip: Option<std::net::IpAddr>, authorization: Option<String>| {
+                let outcome = check_admin(&state, ip, authorization.as_deref());
+                async move { outcome.map_err(warp::reject::custom) }
+            },
+        )
         .untuple_one()
+}
+
+fn check_admin(
+    state: &AppState,
+    ip: Option<std::net::IpAddr>,
+    authorization: Option<&str>,
+) -> Result<(), ApiError> {
+    let guard = state.limits.as_ref().zip(ip);
+    if let Some((limits, ip)) = guard {
+        limits
+            .auth
+            .check_locked(ip)
+            .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+    }
+    if state.admin_token.verify(authorization) {
+        return Ok(());
+    }
+    if let Some((limits, ip)) = guard {
+        limits.auth.record_failure(ip).map_err(|retry_after| {
+            tracing::warn!(client = %crate::privacy::truncate_ip(ip), "admin token guessed too often; address locked out");
+            ApiError::RateLimited { retry_after }
+        })?;
+    }
+    Err(ApiError::Unauthorized)
 }
 
 #[cfg(test)]

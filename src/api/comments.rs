@@ -12,7 +12,7 @@ use warp::{Filter, Reply};
 
 use super::body::{self, BodyKind};
 use super::views::PublicComment;
-use super::{MAX_BODY_BYTES, peer_ip, with_state};
+use super::{Limit, MAX_BODY_BYTES, rate_limited, read_limited, with_state};
 use crate::domain::{CommentId, FieldErrors, PageId, Status};
 use crate::error::ApiError;
 use crate::intake::{self, ClientInfo};
@@ -27,7 +27,7 @@ pub fn routes(
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
     let create = warp::path!("api" / "comments")
         .and(warp::post())
-        .and(peer_ip())
+        .and(rate_limited(state.clone(), Limit::Post))
         .and(warp::header::optional::<String>("content-type"))
         .and(warp::header::optional::<String>("accept"))
         .and(warp::header::optional::<String>("referer"))
@@ -38,21 +38,25 @@ pub fn routes(
         .then(comments_create);
     let list = warp::path!("api" / "comments")
         .and(warp::get())
+        .and(read_limited(state.clone()))
         .and(warp::query::<BTreeMap<String, String>>())
         .and(warp::header::optional::<String>("if-none-match"))
         .and(with_state(state.clone()))
         .then(comments_list);
     let one = warp::path!("api" / "comments" / String)
         .and(warp::get())
+        .and(read_limited(state.clone()))
         .and(with_state(state.clone()))
         .then(comment_get);
     let counts = warp::path!("api" / "counts")
         .and(warp::get())
+        .and(read_limited(state.clone()))
         .and(raw_query())
         .and(with_state(state.clone()))
         .then(counts_get);
     let form_token = warp::path!("api" / "form-token")
         .and(warp::get())
+        .and(read_limited(state.clone()))
         .and(warp::query::<BTreeMap<String, String>>())
         .and(with_state(state))
         .then(form_token_get);
@@ -71,7 +75,7 @@ fn raw_query() -> impl Filter<Extract = (String,), Error = std::convert::Infalli
 /// types; 422 invalid fields.
 #[allow(clippy::too_many_arguments)]
 async fn comments_create(
-    peer: Option<std::net::IpAddr>,
+    client_ip: Option<std::net::IpAddr>,
     content_type: Option<String>,
     accept: Option<String>,
     referer: Option<String>,
@@ -82,7 +86,7 @@ async fn comments_create(
     let kind = body::kind(content_type.as_deref())?;
     let fields = body::decode(kind, &raw)?;
     let client = ClientInfo {
-        ip: peer,
+        ip: client_ip,
         user_agent,
     };
     let received = intake::submit(&state, &fields, &client).await?;

@@ -51,6 +51,78 @@ pub fn with_state(
     warp::any().map(move || state.clone())
 }
 
+/// The client address: the peer, or what a trusted proxy says it forwarded
+/// (see [`crate::client_addr`]).
+pub fn client_ip(
+    state: AppState,
+) -> impl Filter<Extract = (Option<IpAddr>,), Error = Infallible> + Clone {
+    peer_ip().and(warp::header::headers_cloned()).map(
+        move |peer: Option<IpAddr>, headers: warp::http::HeaderMap| {
+            let values = |name: &str| -> Vec<String> {
+                headers
+                    .get_all(name)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok().map(str::to_owned))
+                    .collect()
+            };
+            let forwarded = values("forwarded");
+            let x_forwarded_for = values("x-forwarded-for");
+            state.client_addr.resolve(
+                peer,
+                &forwarded.iter().map(String::as_str).collect::<Vec<_>>(),
+                &x_forwarded_for
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            )
+        },
+    )
+}
+
+/// Which limit a route counts against.
+#[derive(Debug, Clone, Copy)]
+pub enum Limit {
+    /// Posting comments.
+    Post,
+    /// Public reads.
+    Read,
+}
+
+/// Resolves the client address and takes one cell of `limit` for it; 429
+/// with `Retry-After` when the address is over its limit. Runs before the
+/// body is read, so a refused request costs almost nothing and stores
+/// nothing.
+pub fn rate_limited(
+    state: AppState,
+    limit: Limit,
+) -> impl Filter<Extract = (Option<IpAddr>,), Error = warp::Rejection> + Clone {
+    client_ip(state.clone()).and_then(move |ip: Option<IpAddr>| {
+        let verdict = match (&state.limits, ip) {
+            (Some(limits), Some(ip)) => match limit {
+                Limit::Post => limits.post.check(ip),
+                Limit::Read => limits.read.check(ip),
+            },
+            // In-process tests without an address, or limits turned off.
+            _ => Ok(()),
+        };
+        async move {
+            match verdict {
+                Ok(()) => Ok(ip),
+                Err(retry_after) => {
+                    Err(warp::reject::custom(crate::error::ApiError::RateLimited {
+                        retry_after,
+                    }))
+                }
+            }
+        }
+    })
+}
+
+/// [`rate_limited`] for public reads, which need no client address.
+pub fn read_limited(state: AppState) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    rate_limited(state, Limit::Read).map(|_| ()).untuple_one()
+}
+
 /// The address of the TCP peer: from our accept loop, or from `warp::test`.
 pub fn peer_ip() -> impl Filter<Extract = (Option<IpAddr>,), Error = Infallible> + Clone {
     warp::ext::optional::<PeerAddr>()

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, real sled databases in temporary
 //! directories, routes through `warp::test` and a few over real TCP.
 
+mod abuse;
 mod admin;
 mod comments;
 mod data;
