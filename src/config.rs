@@ -29,6 +29,18 @@ pub enum ModerationMode {
     Rules,
 }
 
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on this machine or a test server.
+    None,
+}
+
 /// The whole configuration. Field docs are the README's configuration table.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -69,6 +81,37 @@ pub struct Config {
     pub cache_capacity_mb: u64,
     /// The name shown on the author's replies from the admin page.
     pub author_name: String,
+    /// The service's public base URL (e.g. `https://comments.example.org`),
+    /// used in the decision links of notification emails.
+    pub public_url: String,
+    /// SMTP server for notification emails; empty turns email off.
+    pub smtp_host: String,
+    /// SMTP port.
+    pub smtp_port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub smtp_security: SmtpSecurity,
+    /// SMTP user; empty sends without logging in.
+    pub smtp_user: String,
+    /// SMTP password (never printed).
+    pub smtp_password: String,
+    /// Sender address of notification emails.
+    pub smtp_from: String,
+    /// Where notification emails go (comma-separated for several).
+    pub smtp_to: String,
+    /// URL that receives a JSON POST per queued comment; empty turns it off.
+    pub webhook_url: String,
+    /// Key of the `X-Moderato-Signature` HMAC-SHA256 of each webhook body.
+    pub webhook_secret: String,
+    /// Whether webhook payloads carry the reader's email address.
+    pub webhook_include_email: bool,
+    /// Also notify when the rules file a comment as spam.
+    pub notify_on_spam: bool,
+    /// Notifications waiting to be sent at most; beyond it they are dropped.
+    pub notify_queue_capacity: u64,
+    /// Hours a decision link in an email stays valid.
+    pub link_ttl_hours: u64,
+    /// Largest body `POST /admin/import` accepts, in MiB.
+    pub max_import_mb: u64,
 }
 
 impl Default for Config {
@@ -91,6 +134,21 @@ impl Default for Config {
             request_timeout_secs: 30,
             cache_capacity_mb: 64,
             author_name: "Author".into(),
+            public_url: String::new(),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_security: SmtpSecurity::Starttls,
+            smtp_user: String::new(),
+            smtp_password: String::new(),
+            smtp_from: String::new(),
+            smtp_to: String::new(),
+            webhook_url: String::new(),
+            webhook_secret: String::new(),
+            webhook_include_email: false,
+            notify_on_spam: false,
+            notify_queue_capacity: 256,
+            link_ttl_hours: 24 * 7,
+            max_import_mb: 32,
         }
     }
 }
@@ -111,6 +169,23 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("rate_limits_enabled", &self.rate_limits_enabled)
             .field("max_pending", &self.max_pending)
+            .field("public_url", &self.public_url)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_security", &self.smtp_security)
+            .field("smtp_user", &self.smtp_user)
+            .field(
+                "smtp_password",
+                &(!self.smtp_password.is_empty()).then_some("[redacted]"),
+            )
+            .field("smtp_from", &self.smtp_from)
+            .field("smtp_to", &self.smtp_to)
+            .field("webhook_url", &self.webhook_url)
+            .field(
+                "webhook_secret",
+                &(!self.webhook_secret.is_empty()).then_some("[redacted]"),
+            )
+            .field("webhook_include_email", &self.webhook_include_email)
             .finish_non_exhaustive()
     }
 }
@@ -277,13 +352,18 @@ impl Config {
             ("max_pending", self.max_pending),
             ("request_timeout_secs", self.request_timeout_secs),
             ("cache_capacity_mb", self.cache_capacity_mb),
+            ("smtp_port", u64::from(self.smtp_port)),
+            ("notify_queue_capacity", self.notify_queue_capacity),
+            ("link_ttl_hours", self.link_ttl_hours),
+            ("max_import_mb", self.max_import_mb),
         ];
         for (key, value) in positive {
             if value == 0 {
                 return invalid(key, "must be greater than 0");
             }
         }
-        Ok(())
+        crate::notify::validate_config(self)
+            .map_err(|(key, problem)| Error::Invalid { key, problem })
     }
 
     /// The parsed listen address (validated by [`Config::validate`]).
@@ -439,6 +519,8 @@ mod tests {
     fn debug_never_prints_the_admin_token() {
         let config = Config {
             admin_token: Some("super-secret-admin-token".into()),
+            smtp_password: "super-secret-smtp".into(),
+            webhook_secret: "super-secret-webhook".into(),
             ..Config::default()
         };
         assert!(!format!("{config:?}").contains("super-secret"));

@@ -275,7 +275,11 @@ fn parse_author(raw: &str) -> Result<String, String> {
 }
 
 /// A pragmatic syntax check: what a reader can mistype, not all of RFC 5322.
-fn parse_email(raw: &str) -> Result<String, String> {
+/// Trims and checks an email address; the message is for the reader.
+///
+/// # Errors
+/// Why it is not an address.
+pub fn parse_email(raw: &str) -> Result<String, String> {
     let email = raw.trim();
     let invalid = || Err("Please enter a valid email address, such as name@example.org.".into());
     if email.is_empty() {

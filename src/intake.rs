@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use crate::config::ModerationMode;
 use crate::domain::{CommentId, FieldErrors, FieldValue, Fields, NewComment, Status};
 use crate::error::ApiError;
-use crate::privacy::truncate_ip;
+use crate::privacy::{EmailKey, Privacy, truncate_ip};
 use crate::rules::{self, Action, History, RequestFacts, Subject};
 use crate::state::AppState;
 use crate::store::{self, Comment, Fingerprints, now_millis};
@@ -68,16 +68,7 @@ pub async fn submit(
         });
     }
 
-    let normalized = rules::normalize(&new.text);
-    let prints = Fingerprints {
-        commenter_text: privacy.text_fingerprint(&[
-            b"commenter-page-text",
-            &email_key.0,
-            new.page.as_str().as_bytes(),
-            normalized.as_bytes(),
-        ]),
-        text: privacy.text_fingerprint(&[b"text", normalized.as_bytes()]),
-    };
+    let prints = fingerprints(privacy, email_key, new.page.as_str(), &new.text);
     let now = now_millis();
     let last_seen_same_text = state
         .store
@@ -148,6 +139,8 @@ pub async fn submit(
         Err(store::Error::Duplicate) => return Err(ApiError::Duplicate),
         Err(e) => return Err(e.into()),
     }
+    // Queued, never awaited: the reader's answer does not wait for mail.
+    state.notifier.comment_stored(&comment);
     tracing::info!(
         comment_id = %comment.id,
         status = %comment.status,
@@ -161,6 +154,27 @@ pub async fn submit(
             _ => Status::Pending,
         },
     })
+}
+
+/// The keyed duplicate fingerprints of a comment's text: by this
+/// commenter on this page, and by anyone. Imports and erasure compute the
+/// same ones, so the duplicate index stays consistent.
+pub fn fingerprints(
+    privacy: &Privacy,
+    email_key: EmailKey,
+    page: &str,
+    text: &str,
+) -> Fingerprints {
+    let normalized = rules::normalize(text);
+    Fingerprints {
+        commenter_text: privacy.text_fingerprint(&[
+            b"commenter-page-text",
+            &email_key.0,
+            page.as_bytes(),
+            normalized.as_bytes(),
+        ]),
+        text: privacy.text_fingerprint(&[b"text", normalized.as_bytes()]),
+    }
 }
 
 /// Where a comment goes, from the moderation mode, the rules' action and

@@ -16,6 +16,8 @@
 //!   form tokens, and the `rules check` / `rules eval` commands).
 //! - [`client_addr`]: the client address behind trusted proxies;
 //!   [`ratelimit`]: governor limits per address, admin lockout.
+//! - [`notify`]: email and webhook notifications of queued comments, and
+//!   the signed one-click decision links of the email.
 //! - [`cli`]: the command line; [`telemetry`]: logging.
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
@@ -28,6 +30,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod intake;
+pub mod notify;
 pub mod privacy;
 pub mod ratelimit;
 pub mod rules;

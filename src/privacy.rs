@@ -50,6 +50,7 @@ pub struct Privacy {
     avatar_key: [u8; 32],
     text_key: [u8; 32],
     form_token_key: [u8; 32],
+    decision_link_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Privacy {
@@ -68,6 +69,7 @@ impl Privacy {
             avatar_key: derive(master, b"moderato/avatar/v1"),
             text_key: derive(master, b"moderato/text-fingerprint/v1"),
             form_token_key: derive(master, b"moderato/form-token/v1"),
+            decision_link_key: derive(master, b"moderato/decision-link/v1"),
         }
     }
 
@@ -127,6 +129,12 @@ impl Privacy {
     /// The key that signs form tokens (see the spam rules' `min_time`).
     pub fn form_token_key(&self) -> [u8; 32] {
         self.form_token_key
+    }
+
+    /// The key that signs the one-click decision links of notification
+    /// emails (see [`crate::notify::links`]).
+    pub fn decision_link_key(&self) -> [u8; 32] {
+        self.decision_link_key
     }
 }
 

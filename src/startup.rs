@@ -102,14 +102,38 @@ impl App {
                 }
             })
         });
+        let notifier = self.spawn_notifier();
         server::serve(self.listener, routes(self.state.clone()), timeout, shutdown).await;
         reloader.abort();
         if let Some(pruner) = pruner {
             pruner.abort();
         }
+        if let Some(notifier) = notifier {
+            // Notifications still queued are dropped: the comments are stored
+            // and wait in the queue of the admin page.
+            notifier.abort();
+        }
         self.state.store.flush().await?;
         tracing::info!("stopped; database flushed");
         Ok(())
+    }
+}
+
+impl App {
+    /// Starts the notification worker when email or a webhook is set up.
+    fn spawn_notifier(&self) -> Option<tokio::task::JoinHandle<()>> {
+        match self
+            .state
+            .notifier
+            .worker(self.state.config.clone(), self.state.privacy.clone())
+        {
+            Ok(Some(worker)) => Some(tokio::spawn(worker.run())),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "notifications are off");
+                None
+            }
+        }
     }
 }
 
@@ -128,7 +152,12 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
 fn log_request(info: warp::log::Info<'_>) {
     tracing::info!(
         method = %info.method(),
-        path = info.path(),
+        // A decision link's token is a credential: keep it out of the log.
+        path = if info.path().starts_with("/admin/decide/") {
+            "/admin/decide/[token]"
+        } else {
+            info.path()
+        },
         status = info.status().as_u16(),
         latency_us = u64::try_from(info.elapsed().as_micros()).unwrap_or(u64::MAX),
         "request"

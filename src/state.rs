@@ -5,6 +5,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use crate::admin::AdminToken;
 use crate::client_addr::ClientAddrResolver;
 use crate::config::Config;
+use crate::notify::Notifier;
 use crate::privacy::Privacy;
 use crate::ratelimit::Limits;
 use crate::rules::{self, FormTokens, RuleSet};
@@ -32,6 +33,8 @@ pub struct AppState {
     pub client_addr: Arc<ClientAddrResolver>,
     /// Signs and checks the form tokens of the `min_time` rule.
     pub form_tokens: Arc<FormTokens>,
+    /// The queue of email and webhook notifications.
+    pub notifier: Notifier,
     /// The spam rules in force. Readers clone the inner `Arc` and drop the
     /// lock at once; a reload swaps it, so requests in flight finish with
     /// the rules they started with.
@@ -69,6 +72,7 @@ impl AppState {
         let state = AppState {
             store,
             form_tokens: Arc::new(FormTokens::new(privacy.form_token_key())),
+            notifier: Notifier::new(&config),
             limits: Limits::from_config(&config).map(Arc::new),
             client_addr: Arc::new(ClientAddrResolver::new(config.trusted_proxies.clone())),
             rules: Arc::new(RwLock::new(Arc::new(rules))),

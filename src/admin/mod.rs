@@ -2,12 +2,15 @@
 
 mod bulk;
 mod comments;
+mod data;
+mod decide;
 mod page;
 mod replies;
 mod rules;
 
 pub use bulk::MAX_BULK_IDS;
 pub use page::CONTENT_SECURITY_POLICY;
+pub use replies::AUTHOR_IDENTITY;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -60,11 +63,16 @@ impl AdminToken {
 pub fn routes(
     state: AppState,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
-    page::routes().or(warp::path("admin").and(admin_auth(state.clone())).and(
-        bulk::routes(state.clone())
-            .or(replies::routes(state.clone()))
-            .or(comments::routes(state.clone()))
-            .or(rules::routes(state)),
+    // The page and the decision links need no bearer token (the page holds
+    // no data; a link is its own credential): they come before the auth filter.
+    page::routes().or(warp::path("admin").and(
+        decide::routes(state.clone()).or(admin_auth(state.clone()).and(
+            bulk::routes(state.clone())
+                .or(replies::routes(state.clone()))
+                .or(comments::routes(state.clone()))
+                .or(rules::routes(state.clone()))
+                .or(data::routes(state)),
+        )),
     ))
 }
 

@@ -17,7 +17,7 @@ use crate::store::{self, Comment, now_millis};
 /// What the author's replies are keyed by instead of an email address. It
 /// has no `@`, so no reader's (validated) address can hash to the same key:
 /// the author's replies never count in a reader's history or erasure.
-const AUTHOR_IDENTITY: &str = "moderato:blog-author";
+pub const AUTHOR_IDENTITY: &str = "moderato:blog-author";
 
 /// The reply route under `/admin`.
 pub fn routes(

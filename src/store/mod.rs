@@ -6,6 +6,7 @@
 //! caller that acknowledges a write after it is never lying: concurrent
 //! flushes are coalesced by sled into one fsync (group commit).
 
+mod data;
 mod keys;
 mod model;
 mod reply;

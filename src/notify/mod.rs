@@ -1,0 +1,415 @@
+//! Telling the author that a comment waits: an email with signed decision
+//! links ([`mail`], [`links`]) and a signed webhook ([`webhook`]).
+//!
+//! The reader's request never waits for either: [`Notifier::comment_stored`]
+//! puts the comment on a bounded queue with `try_send` (a full queue drops
+//! the notification with a warning), and a [`Worker`] delivers in the
+//! background, retrying transient failures with exponential backoff. Tests
+//! drive the worker one notification at a time with [`Worker::process_one`].
+
+pub mod links;
+pub mod mail;
+pub mod webhook;
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::config::{Config, SmtpSecurity};
+use crate::domain::Status;
+use crate::privacy::Privacy;
+use crate::store::Comment;
+
+pub use links::{Decision, LinkSigner};
+
+/// Why the notification worker could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The SMTP settings cannot make a transport.
+    #[error("smtp: {0}")]
+    Mail(String),
+    /// The HTTP client for the webhook cannot be built.
+    #[error("webhook: {0}")]
+    Webhook(String),
+}
+
+/// How often and how patiently a delivery is retried.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// Wait before the second attempt; doubled before each later one.
+    pub first_delay: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Retry {
+        Retry {
+            attempts: 5,
+            first_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+/// One failed attempt: whether trying again may help.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// What went wrong, for the log (never the payload).
+    pub message: String,
+    /// False for answers that will not change (a 4xx, a 5xx SMTP reply).
+    pub transient: bool,
+}
+
+/// What became of one notification, per channel; `None` when the channel
+/// is off.
+#[derive(Debug, Clone, Default)]
+pub struct Delivery {
+    /// The email: `Ok(attempts)` or the last error.
+    pub email: Option<Result<u32, String>>,
+    /// The webhook: `Ok(attempts)` or the last error.
+    pub webhook: Option<Result<u32, String>>,
+}
+
+/// The sending side, held in the shared state; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    tx: Option<mpsc::Sender<Comment>>,
+    rx: Arc<Mutex<Option<mpsc::Receiver<Comment>>>>,
+    on_spam: bool,
+}
+
+impl Notifier {
+    /// A queue when email or webhook is configured; a no-op otherwise.
+    pub fn new(config: &Config) -> Notifier {
+        let enabled = !config.smtp_host.is_empty() || !config.webhook_url.is_empty();
+        let (tx, rx) = if enabled {
+            let capacity = usize::try_from(config.notify_queue_capacity)
+                .unwrap_or(usize::MAX)
+                .clamp(1, 1 << 20);
+            let (tx, rx) = mpsc::channel(capacity);
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        Notifier {
+            tx,
+            rx: Arc::new(Mutex::new(rx)),
+            on_spam: config.notify_on_spam,
+        }
+    }
+
+    /// Queues a notification for a comment just stored, if its status calls
+    /// for one (pending; spam too when configured). Never waits: when the
+    /// queue is full the notification is dropped and a warning logged.
+    pub fn comment_stored(&self, comment: &Comment) {
+        let Some(tx) = &self.tx else { return };
+        let wanted = match comment.status {
+            Status::Pending => true,
+            Status::Spam => self.on_spam,
+            Status::Approved | Status::Rejected => false,
+        };
+        if !wanted {
+            return;
+        }
+        match tx.try_send(comment.clone()) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(comment_id = %comment.id, "notification queue full; notification dropped");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::warn!(comment_id = %comment.id, "notification worker stopped; notification dropped");
+            }
+        }
+    }
+
+    /// The worker that drains the queue; `Some` once, and only when a
+    /// channel is configured.
+    ///
+    /// # Errors
+    /// [`Error`] when the SMTP transport or the HTTP client cannot be built.
+    pub fn worker(
+        &self,
+        config: Arc<Config>,
+        privacy: Arc<Privacy>,
+    ) -> Result<Option<Worker>, Error> {
+        let Some(rx) = self
+            .rx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        else {
+            return Ok(None);
+        };
+        let mail = if config.smtp_host.is_empty() {
+            None
+        } else {
+            Some(mail::Mailer::new(&config, &privacy)?)
+        };
+        let webhook = if config.webhook_url.is_empty() {
+            None
+        } else {
+            Some(webhook::Webhook::new(&config, privacy.clone())?)
+        };
+        Ok(Some(Worker {
+            rx,
+            mail,
+            webhook,
+            retry: Retry::default(),
+        }))
+    }
+}
+
+/// The receiving side: delivers queued notifications.
+#[derive(Debug)]
+pub struct Worker {
+    rx: mpsc::Receiver<Comment>,
+    mail: Option<mail::Mailer>,
+    webhook: Option<webhook::Webhook>,
+    /// The retry policy (tests shorten it).
+    pub retry: Retry,
+}
+
+impl Worker {
+    /// Delivers notifications until the queue closes.
+    pub async fn run(mut self) {
+        while self.process_one().await.is_some() {}
+    }
+
+    /// Waits for the next notification and delivers it, with retries, on
+    /// every configured channel at once. `None` once the queue is closed.
+    pub async fn process_one(&mut self) -> Option<Delivery> {
+        let comment = self.rx.recv().await?;
+        Some(self.deliver(&comment).await)
+    }
+
+    /// Like [`Worker::process_one`], but `None` at once when nothing is queued.
+    pub async fn try_process_one(&mut self) -> Option<Delivery> {
+        let comment = self.rx.try_recv().ok()?;
+        Some(self.deliver(&comment).await)
+    }
+
+    async fn deliver(&self, comment: &Comment) -> Delivery {
+        let retry = self.retry;
+        let email = async {
+            match &self.mail {
+                Some(mail) => {
+                    Some(with_retries(retry, "email", comment, || mail.send(comment)).await)
+                }
+                None => None,
+            }
+        };
+        let webhook = async {
+            match &self.webhook {
+                Some(hook) => {
+                    Some(with_retries(retry, "webhook", comment, || hook.send(comment)).await)
+                }
+                None => None,
+            }
+        };
+        let (email, webhook) = tokio::join!(email, webhook);
+        Delivery { email, webhook }
+    }
+}
+
+async fn with_retries<F, Fut>(
+    retry: Retry,
+    channel: &'static str,
+    comment: &Comment,
+    mut attempt: F,
+) -> Result<u32, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), Failure>>,
+{
+    let mut delay = retry.first_delay;
+    let attempts = retry.attempts.max(1);
+    for n in 1..=attempts {
+        match attempt().await {
+            Ok(()) => {
+                tracing::info!(comment_id = %comment.id, channel, attempts = n, "notification sent");
+                return Ok(n);
+            }
+            Err(failure) if failure.transient && n < attempts => {
+                tracing::warn!(
+                    comment_id = %comment.id, channel, attempt = n, error = %failure.message,
+                    retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    "notification failed; retrying"
+                );
+                tokio::time::sleep(delay).await;
+                delay = delay.saturating_mul(2);
+            }
+            Err(failure) => {
+                tracing::error!(
+                    comment_id = %comment.id, channel, attempts = n, error = %failure.message,
+                    "notification not delivered"
+                );
+                return Err(failure.message);
+            }
+        }
+    }
+    Err("no attempt made".into())
+}
+
+/// The public base URL without a trailing slash.
+pub fn base_url(config: &Config) -> &str {
+    config.public_url.trim_end_matches('/')
+}
+
+/// Checks the notification keys; `Err((key, problem))` names the first
+/// bad one. Called by [`Config::validate`].
+///
+/// # Errors
+/// The key and what is wrong with it.
+pub fn validate_config(config: &Config) -> Result<(), (&'static str, String)> {
+    let http_url = |raw: &str| {
+        url::Url::parse(raw).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.query().is_none()
+                && u.fragment().is_none()
+        })
+    };
+    if !config.public_url.is_empty() && !http_url(&config.public_url) {
+        return Err((
+            "public_url",
+            format!(
+                "`{}` is not a base URL such as https://comments.example.org",
+                config.public_url
+            ),
+        ));
+    }
+    if !config.smtp_host.is_empty() {
+        if config.smtp_host.contains(['/', ':', ' ']) {
+            return Err((
+                "smtp_host",
+                "expected a host name or address, without scheme or port".into(),
+            ));
+        }
+        if config.public_url.is_empty() {
+            return Err((
+                "public_url",
+                "must be set when smtp_host is set: the email's decision links point to it".into(),
+            ));
+        }
+        mail::parse_mailbox(&config.smtp_from).map_err(|e| ("smtp_from", e))?;
+        mail::parse_recipients(&config.smtp_to).map_err(|e| ("smtp_to", e))?;
+        let loopback = matches!(config.smtp_host.as_str(), "localhost" | "127.0.0.1" | "::1");
+        if config.smtp_security == SmtpSecurity::None
+            && !config.smtp_password.is_empty()
+            && !loopback
+        {
+            return Err((
+                "smtp_security",
+                "`none` would send smtp_password unencrypted; use starttls or tls".into(),
+            ));
+        }
+    }
+    if !config.webhook_url.is_empty() {
+        if !http_url(&config.webhook_url) {
+            return Err((
+                "webhook_url",
+                format!("`{}` is not an http or https URL", config.webhook_url),
+            ));
+        }
+        if config.webhook_secret.trim().len() < 16 {
+            return Err((
+                "webhook_secret",
+                "must be at least 16 characters when webhook_url is set".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> Config {
+        Config {
+            public_url: "https://comments.example.org".into(),
+            smtp_host: "smtp.example.org".into(),
+            smtp_from: "moderato@example.org".into(),
+            smtp_to: "author@example.org, helper@example.org".into(),
+            webhook_url: "https://hooks.example.org/moderato".into(),
+            webhook_secret: "0123456789abcdef0123".into(),
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn environment_variables_set_every_notification_key() {
+        let env = [
+            ("MODERATO_PUBLIC_URL", "https://comments.example.org/"),
+            ("MODERATO_SMTP_HOST", "smtp.example.org"),
+            ("MODERATO_SMTP_PORT", "465"),
+            ("MODERATO_SMTP_SECURITY", "tls"),
+            ("MODERATO_SMTP_USER", "moderato"),
+            ("MODERATO_SMTP_PASSWORD", "hunter2-but-longer"),
+            ("MODERATO_SMTP_FROM", "Moderato <moderato@example.org>"),
+            ("MODERATO_SMTP_TO", "a@example.org,b@example.org"),
+            ("MODERATO_WEBHOOK_URL", "https://hooks.example.org/x"),
+            ("MODERATO_WEBHOOK_SECRET", "0123456789abcdef0123"),
+            ("MODERATO_WEBHOOK_INCLUDE_EMAIL", "true"),
+            ("MODERATO_NOTIFY_ON_SPAM", "yes"),
+            ("MODERATO_LINK_TTL_HOURS", "48"),
+            ("MODERATO_MAX_IMPORT_MB", "8"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let config = Config::load(None, env).expect("valid");
+        assert_eq!(config.smtp_port, 465);
+        assert_eq!(config.smtp_security, SmtpSecurity::Tls);
+        assert_eq!(base_url(&config), "https://comments.example.org");
+        assert_eq!(
+            mail::parse_recipients(&config.smtp_to).map(|v| v.len()),
+            Ok(2)
+        );
+        assert!(config.webhook_include_email && config.notify_on_spam);
+        assert_eq!((config.link_ttl_hours, config.max_import_mb), (48, 8));
+        assert!(!format!("{config:?}").contains("hunter2"));
+
+        let err = Config::load(
+            None,
+            [("MODERATO_SMTP_SECURITY".to_owned(), "ssl".to_owned())],
+        )
+        .expect_err("unknown security");
+        assert!(err.to_string().contains("MODERATO_SMTP_SECURITY"), "{err}");
+    }
+
+    #[test]
+    fn complete_settings_validate() {
+        assert_eq!(validate_config(&valid()), Ok(()));
+        assert_eq!(validate_config(&Config::default()), Ok(()));
+    }
+
+    #[test]
+    fn bad_settings_name_their_key() {
+        type Change = fn(&mut Config);
+        let cases: [(Change, &str); 8] = [
+            (|c| c.public_url = String::new(), "public_url"),
+            (
+                |c| c.public_url = "comments.example.org".into(),
+                "public_url",
+            ),
+            (|c| c.smtp_from = "not an address".into(), "smtp_from"),
+            (|c| c.smtp_to = String::new(), "smtp_to"),
+            (|c| c.smtp_host = "smtp://x".into(), "smtp_host"),
+            (
+                |c| {
+                    c.smtp_security = SmtpSecurity::None;
+                    c.smtp_password = "pw".into();
+                },
+                "smtp_security",
+            ),
+            (|c| c.webhook_url = "ftp://x".into(), "webhook_url"),
+            (|c| c.webhook_secret = "short".into(), "webhook_secret"),
+        ];
+        for (change, key) in cases {
+            let mut config = valid();
+            change(&mut config);
+            let err = validate_config(&config).expect_err(key);
+            assert_eq!(err.0, key, "{err:?}");
+        }
+    }
+}

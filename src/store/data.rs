@@ -1,0 +1,181 @@
+//! Whole-database operations: every comment for an export, imports that
+//! keep ids, erasing one commenter, and the record of used decision links.
+
+use sled::Transactional;
+use sled::transaction::ConflictableTransactionError;
+
+use super::{
+    Comment, Error, Fingerprints, Store, decode, encode, flatten, index_insert, index_remove, keys,
+    now_millis,
+};
+use crate::privacy::EmailKey;
+
+/// MAC of a used decision link -> when it was used (ms, big-endian).
+const USED_LINKS: &str = "used_links";
+
+impl Store {
+    /// Every comment, oldest first. Decoding errors are yielded, not hidden.
+    pub fn all_comments(&self) -> impl Iterator<Item = Result<Comment, Error>> + Send + use<> {
+        self.comments.iter().map(|entry| {
+            let (key, value) = entry?;
+            decode(&value).map_err(|e| match e {
+                Error::Corrupt { message, .. } => Error::Corrupt {
+                    id: keys::id_suffix(&key)
+                        .map_or_else(|| hex::encode(&key), |id| id.to_string()),
+                    message,
+                },
+                other => other,
+            })
+        })
+    }
+
+    /// Stores an imported comment as it is (id, status and times kept) with
+    /// every index entry, unless a comment with its id exists: then nothing
+    /// changes and it returns `false`. Does not flush: call [`Store::flush`]
+    /// after the last one.
+    ///
+    /// # Errors
+    /// A database error.
+    pub fn import(&self, comment: &Comment, prints: &Fingerprints) -> Result<bool, Error> {
+        let value = encode(comment)?;
+        let id = comment.id.to_bytes();
+        let stored = (
+            &self.comments,
+            &self.by_status,
+            &self.by_page,
+            &self.by_email,
+            &self.fingerprints,
+            &self.text_seen,
+        )
+            .transaction(
+                |(comments, by_status, by_page, by_email, fingerprints, text_seen)| {
+                    if comments.get(id)?.is_some() {
+                        return Ok(false);
+                    }
+                    comments.insert(&id, value.as_slice())?;
+                    index_insert(by_status, by_page, by_email, comment)?;
+                    if fingerprints.get(prints.commenter_text)?.is_none() {
+                        fingerprints.insert(&prints.commenter_text, &id)?;
+                    }
+                    let newer = text_seen
+                        .get(prints.text)?
+                        .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+                        .is_none_or(|seen| i64::from_be_bytes(seen) < comment.created_at);
+                    if newer {
+                        text_seen.insert(&prints.text, &comment.created_at.to_be_bytes())?;
+                    }
+                    Ok(true)
+                },
+            )
+            .map_err(flatten)?;
+        if stored {
+            self.adjust_count(comment.status, 1);
+        }
+        Ok(stored)
+    }
+
+    /// Deletes every comment of one commenter, with its index entries and
+    /// its duplicate fingerprint (`fingerprint` computes it from the comment,
+    /// as the caller holds the key), then flushes. Returns how many.
+    ///
+    /// # Errors
+    /// A database or decoding error; comments deleted before it stay deleted.
+    pub async fn erase_commenter(
+        &self,
+        email: EmailKey,
+        fingerprint: impl Fn(&Comment) -> [u8; 32],
+    ) -> Result<usize, Error> {
+        let mut ids = Vec::new();
+        for entry in self.by_email.scan_prefix(email.0) {
+            let (key, _) = entry?;
+            if let Some(id) = keys::id_suffix(&key) {
+                ids.push(id);
+            }
+        }
+        let mut deleted = 0;
+        for id in ids {
+            let removed = (
+                &self.comments,
+                &self.by_status,
+                &self.by_page,
+                &self.by_email,
+                &self.fingerprints,
+            )
+                .transaction(|(comments, by_status, by_page, by_email, fingerprints)| {
+                    let Some(bytes) = comments.remove(&id.to_bytes())? else {
+                        // An index entry without its comment: drop it too.
+                        by_email.remove(keys::email_key(email, id))?;
+                        return Ok(None);
+                    };
+                    let comment = decode(&bytes).map_err(ConflictableTransactionError::Abort)?;
+                    index_remove(by_status, by_page, by_email, &comment)?;
+                    let print = fingerprint(&comment);
+                    if fingerprints
+                        .get(print)?
+                        .is_some_and(|owner| owner.as_ref() == id.to_bytes())
+                    {
+                        fingerprints.remove(&print)?;
+                    }
+                    Ok(Some(comment.status))
+                })
+                .map_err(flatten)?;
+            if let Some(status) = removed {
+                self.adjust_count(status, -1);
+                deleted += 1;
+            }
+        }
+        self.flush().await?;
+        Ok(deleted)
+    }
+
+    /// Records a decision link as used; `false` when it was used before.
+    /// Atomic: of two concurrent claims exactly one wins.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn claim_link(&self, mac: &[u8; 32]) -> Result<bool, Error> {
+        let used = self.db.open_tree(USED_LINKS)?;
+        let won = used
+            .compare_and_swap(
+                mac,
+                None as Option<&[u8]>,
+                Some(&now_millis().to_be_bytes()),
+            )?
+            .is_ok();
+        if won {
+            self.flush().await?;
+        }
+        Ok(won)
+    }
+
+    /// Makes a claimed link usable again (its decision could not be stored).
+    ///
+    /// # Errors
+    /// A database error.
+    pub fn release_link(&self, mac: &[u8; 32]) -> Result<(), Error> {
+        self.db.open_tree(USED_LINKS)?.remove(mac)?;
+        Ok(())
+    }
+
+    /// Whether a decision link was used.
+    ///
+    /// # Errors
+    /// A database error.
+    pub fn link_used(&self, mac: &[u8; 32]) -> Result<bool, Error> {
+        Ok(self.db.open_tree(USED_LINKS)?.contains_key(mac)?)
+    }
+
+    /// Number of `by_email` entries of one commenter (tests check that an
+    /// erasure leaves none behind).
+    ///
+    /// # Errors
+    /// A database error.
+    pub fn email_index_len(&self, email: EmailKey) -> Result<usize, Error> {
+        let mut n = 0;
+        for entry in self.by_email.scan_prefix(email.0) {
+            entry?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
