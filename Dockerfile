@@ -3,10 +3,15 @@
 # The first start prints the generated admin token to the log (docker logs).
 
 FROM rust:1.95-slim-bookworm AS build
+# aws-lc-sys (rustls' crypto, for SMTP and webhook TLS) compiles C code.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends cmake perl \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY benches ./benches
+COPY assets ./assets
 RUN cargo build --release --locked --bin moderato \
     && strip target/release/moderato
 
