@@ -12,4 +12,4 @@ fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund)
 fi
-node --test tests/browser/
+node --test --test-concurrency=1 tests/browser/
