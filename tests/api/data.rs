@@ -149,7 +149,11 @@ async fn export_then_import_into_an_empty_data_directory_gives_the_same_comments
         }
     };
     assert_eq!(public(&target).await, public(&source).await);
-    assert_eq!(public(&target).await["count"], 2, "Ann and the author's reply; Bob's reply is pending");
+    assert_eq!(
+        public(&target).await["count"],
+        2,
+        "Ann and the author's reply; Bob's reply is pending"
+    );
     // The imported emails are sealed with the new instance's key, and the
     // commenter history (by_email) works: Ann is known, so she goes live.
     let again = target
