@@ -6,6 +6,8 @@
 //! caller that acknowledges a write after it is never lying: concurrent
 //! flushes are coalesced by sled into one fsync (group commit).
 
+mod check;
+mod commit;
 mod keys;
 mod model;
 
@@ -19,6 +21,7 @@ use crate::domain::{CommentId, Status};
 use crate::privacy::EmailKey;
 
 pub use crate::rules::History;
+pub use check::{Problem, Report};
 pub use model::{Action, Comment, Hit, now_millis};
 
 /// Why a store operation failed.
@@ -80,6 +83,11 @@ pub struct Store {
     /// Monotonic ULIDs: ids created in the same millisecond still sort in
     /// creation order, so "oldest first" and cursors are exact.
     ids: Arc<Mutex<ulid::Generator>>,
+    /// One flusher shared by every write (see [`commit`]).
+    commit: commit::GroupCommit,
+    /// Bumped after every change to a page's approved comments, so the
+    /// read cache knows when a page's JSON is stale.
+    generations: Arc<commit::PageGenerations>,
 }
 
 fn status_index(status: Status) -> usize {
@@ -122,26 +130,55 @@ impl Store {
             by_email: db.open_tree(keys::BY_EMAIL)?,
             fingerprints: db.open_tree(keys::FINGERPRINTS)?,
             text_seen: db.open_tree(keys::TEXT_SEEN)?,
+            commit: commit::GroupCommit::new(db.clone()),
             db,
             counts: Arc::new(Default::default()),
             ids: Arc::new(Mutex::new(ulid::Generator::new())),
+            generations: Arc::default(),
         };
-        for status in Status::ALL {
-            let n = store
-                .by_status
-                .scan_prefix([keys::status_tag(status)])
-                .count();
-            store.counts[status_index(status)].store(n as u64, Ordering::Relaxed);
-        }
+        store.recount();
         Ok(store)
     }
 
-    /// Waits until every write so far is on disk.
+    /// Sets the in-memory status counters from the `by_status` index.
+    fn recount(&self) {
+        for status in Status::ALL {
+            let n = self
+                .by_status
+                .scan_prefix([keys::status_tag(status)])
+                .count();
+            self.counts[status_index(status)].store(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Marks `page` changed when a comment entered or left its public
+    /// (approved) view. Every write method calls it after its transaction
+    /// committed and before it flushes.
+    fn public_change(&self, page: &str, before: Option<Status>, after: Option<Status>) {
+        if before == Some(Status::Approved) || after == Some(Status::Approved) {
+            self.generations.bump(page);
+        }
+    }
+
+    /// A number that changes whenever the approved comments of `page`
+    /// change. Read it *before* reading the page: data read after it is at
+    /// least as new as the generation.
+    pub fn page_generation(&self, page: &str) -> u64 {
+        self.generations.get(page)
+    }
+
+    /// (flush requests, flushes done) since start: group commit at work.
+    pub fn commit_stats(&self) -> (u64, u64) {
+        self.commit.stats()
+    }
+
+    /// Waits until every write so far is on disk; concurrent callers share
+    /// one flush (group commit).
     ///
     /// # Errors
     /// [`Error::Sled`] on I/O failure.
     pub async fn flush(&self) -> Result<(), Error> {
-        self.db.flush_async().await?;
+        self.commit.flush().await?;
         Ok(())
     }
 
@@ -192,6 +229,7 @@ impl Store {
             )
             .map_err(flatten)?;
         self.adjust_count(comment.status, 1);
+        self.public_change(&comment.page, None, Some(comment.status));
         self.flush().await
     }
 
@@ -273,6 +311,7 @@ impl Store {
         if from != status {
             self.adjust_count(from, -1);
             self.adjust_count(status, 1);
+            self.public_change(&comment.page, Some(from), Some(status));
             self.flush().await?;
         }
         Ok(Some(comment))
@@ -296,12 +335,13 @@ impl Store {
                 };
                 let comment = decode(&bytes).map_err(ConflictableTransactionError::Abort)?;
                 index_remove(by_status, by_page, by_email, &comment)?;
-                Ok(Some(comment.status))
+                Ok(Some((comment.status, comment.page)))
             })
             .map_err(flatten)?;
         match removed {
-            Some(status) => {
+            Some((status, page)) => {
                 self.adjust_count(status, -1);
+                self.public_change(&page, Some(status), None);
                 self.flush().await?;
                 Ok(true)
             }
