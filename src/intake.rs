@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use crate::config::ModerationMode;
 use crate::domain::{CommentId, FieldErrors, FieldValue, Fields, NewComment, Status};
 use crate::error::ApiError;
-use crate::privacy::truncate_ip;
+use crate::privacy::{EmailKey, Privacy, truncate_ip};
 use crate::rules::{self, Action, History, RequestFacts, Subject};
 use crate::state::AppState;
 use crate::store::{self, Comment, Fingerprints, now_millis};
@@ -70,12 +70,12 @@ pub async fn submit(
 
     let normalized = rules::normalize(&new.text);
     let prints = Fingerprints {
-        commenter_text: privacy.text_fingerprint(&[
-            b"commenter-page-text",
-            &email_key.0,
-            new.page.as_str().as_bytes(),
-            normalized.as_bytes(),
-        ]),
+        commenter_text: commenter_text_fingerprint(
+            privacy,
+            email_key,
+            new.page.as_str(),
+            &normalized,
+        ),
         text: privacy.text_fingerprint(&[b"text", normalized.as_bytes()]),
     };
     let now = now_millis();
@@ -146,6 +146,9 @@ pub async fn submit(
         Err(store::Error::Duplicate) => return Err(ApiError::Duplicate),
         Err(e) => return Err(e.into()),
     }
+    state
+        .metrics
+        .comment_received(comment.action, comment.status);
     tracing::info!(
         comment_id = %comment.id,
         status = %comment.status,
@@ -159,6 +162,23 @@ pub async fn submit(
             _ => Status::Pending,
         },
     })
+}
+
+/// The keyed hash of (commenter, page, normalized text) that refuses the
+/// same reader's same words twice on a page; `moderato check --repair`
+/// recomputes it from a stored comment.
+pub fn commenter_text_fingerprint(
+    privacy: &Privacy,
+    email_key: EmailKey,
+    page: &str,
+    normalized_text: &str,
+) -> [u8; 32] {
+    privacy.text_fingerprint(&[
+        b"commenter-page-text",
+        &email_key.0,
+        page.as_bytes(),
+        normalized_text.as_bytes(),
+    ])
 }
 
 /// Where a comment goes, from the moderation mode, the rules' action and

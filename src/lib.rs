@@ -14,7 +14,8 @@
 //! - [`domain`], [`intake`], [`sanitize`], [`privacy`], [`store`].
 //! - [`rules`]: the spam rules engine (rule files, normalization, verdicts,
 //!   form tokens, and the `rules check` / `rules eval` commands).
-//! - [`cli`]: the command line; [`telemetry`]: logging.
+//! - [`cli`]: the command line; [`telemetry`]: logging; [`metrics`]:
+//!   `GET /metrics`.
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
@@ -25,6 +26,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod intake;
+pub mod metrics;
 pub mod privacy;
 pub mod rules;
 pub mod sanitize;

@@ -1,6 +1,7 @@
 //! The public API: what the embed script and plain HTML forms call.
 
 mod body;
+pub mod cache;
 mod comments;
 mod views;
 

@@ -3,7 +3,9 @@
 
 mod admin;
 mod comments;
+mod crash;
 mod helpers;
+mod perf;
 mod privacy;
 mod rules;
 mod server;
