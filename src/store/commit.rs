@@ -37,7 +37,7 @@ struct Round {
 
 /// One flusher for the whole database; cloning shares it.
 #[derive(Debug, Clone)]
-pub(crate) struct GroupCommit {
+pub struct GroupCommit {
     inner: Arc<Inner>,
 }
 
@@ -54,7 +54,9 @@ struct Inner {
 }
 
 impl GroupCommit {
-    pub(crate) fn new(db: sled::Db) -> GroupCommit {
+    /// A flusher for `db` (the store makes one; public for the
+    /// `flush_probe` example that measures it against plain `flush_async`).
+    pub fn new(db: sled::Db) -> GroupCommit {
         GroupCommit {
             inner: Arc::new(Inner {
                 db,
@@ -67,7 +69,10 @@ impl GroupCommit {
     }
 
     /// Returns once every write made before the call is on disk.
-    pub(crate) async fn flush(&self) -> Result<(), sled::Error> {
+    ///
+    /// # Errors
+    /// The flush's I/O error, for every writer of that round.
+    pub async fn flush(&self) -> Result<(), sled::Error> {
         let inner = &self.inner;
         let ticket = inner.requested.fetch_add(1, Ordering::SeqCst) + 1;
         let mut rx = {
@@ -133,7 +138,7 @@ impl GroupCommit {
 
     /// (flush requests, flush rounds) so far: their ratio is how many
     /// writes one fsync carried on average.
-    pub(crate) fn stats(&self) -> (u64, u64) {
+    pub fn stats(&self) -> (u64, u64) {
         (
             self.inner.requested.load(Ordering::Relaxed),
             self.inner.rounds.load(Ordering::Relaxed),

@@ -7,7 +7,7 @@
 //! flushes are coalesced by sled into one fsync (group commit).
 
 mod check;
-mod commit;
+pub mod commit;
 mod keys;
 mod model;
 
