@@ -8,12 +8,15 @@
 //! So under load one fsync covers all the writes of the previous few
 //! milliseconds, while a lone writer still gets its own flush at once.
 //!
-//! sled 0.34's `flush_async` alone does coalesce some of this (a flush
-//! seals the current I/O buffer, and callers whose data is already stable
-//! return early), but each call occupies one thread of sled's I/O pool
-//! (at most 128), seals a new, often tiny, buffer and fsyncs it: 64
-//! concurrent writers mean up to 64 threads queueing fsyncs of a few
-//! hundred bytes each. Here exactly one flush runs at a time.
+//! Why not one `flush_async` per write, as sled suggests? In sled 0.34.7
+//! concurrent `flush_async` calls deadlock: measured here with
+//! `examples/flush_probe.rs` (16 or 64 tasks, each insert + `flush_async`,
+//! hang within seconds; 4 tasks pass), and known upstream as
+//! spacejam/sled#1308 (fixed on sled's main branch, never released). Even
+//! without the hang, each call takes a thread of sled's I/O pool and seals
+//! a new, often tiny, buffer. Here exactly one flush runs at a time, and it
+//! is sled's blocking `flush` on tokio's blocking pool, so sled's
+//! `flush_async` (and its pool's one-shot futures) are never used.
 //!
 //! [`PageGenerations`]: a counter per page (hashed into a fixed table)
 //! that the store bumps after every committed change to a page's public
@@ -114,12 +117,14 @@ impl GroupCommit {
         let inner = &self.inner;
         loop {
             let target = inner.requested.load(Ordering::SeqCst);
-            let error = inner
-                .db
-                .flush_async()
-                .await
-                .err()
-                .map(|e| Arc::<str>::from(e.to_string()));
+            // The blocking flush on tokio's blocking pool, not sled's
+            // `flush_async`: see the module doc.
+            let db = inner.db.clone();
+            let error = match tokio::task::spawn_blocking(move || db.flush()).await {
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => Some(Arc::<str>::from(e.to_string())),
+                Err(e) => Some(Arc::<str>::from(format!("flush task failed: {e}"))),
+            };
             if let Some(e) = &error {
                 tracing::error!(error = %e, "database flush failed");
             }

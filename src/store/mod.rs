@@ -2,9 +2,9 @@
 //! index trees kept consistent with it in one transaction per change.
 //!
 //! No `sled::` type leaves this module, and values are serde-encoded only
-//! here. Every write method waits for `flush_async` before it returns, so a
+//! here. Every write method waits for its flush before it returns, so a
 //! caller that acknowledges a write after it is never lying: concurrent
-//! flushes are coalesced by sled into one fsync (group commit).
+//! writers share one flush ([`commit`], group commit).
 
 mod check;
 pub mod commit;
