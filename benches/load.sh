@@ -71,6 +71,14 @@ stop() {
 
 rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$PID/status"; }
 
+# CPU time used by the server so far, in clock ticks (user + system).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$PID/stat"; }
+# Microseconds of server CPU per request between two cpu_ticks readings.
+cpu_us_per() {
+    awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { if (n > 0) printf "%.0f", (b - a) / hz * 1e6 / n; else print "-" }'
+}
+
 # Converts wrk's "1.23ms" / "456.00us" / "1.02s" to milliseconds.
 to_ms() {
     awk -v v="$1" 'BEGIN {
@@ -105,11 +113,17 @@ start
 echo "start-up on an empty database: ${STARTUP_MS} ms"
 "$LOAD" seed "$BASE" "$TOKEN" /hot/ 100 >/dev/null
 
+c0=$(cpu_ticks)
 read -r h_rps h_p50 h_p99 h_err < <(measure_get "$BASE/healthz")
+c1=$(cpu_ticks)
 read -r g_rps g_p50 g_p99 g_err < <(measure_get "$BASE/api/comments?page=/hot/")
+c2=$(cpu_ticks)
 count=$(curl -fs "$BASE/api/comments?page=/hot/" | jq .count)
 [ "$count" = 100 ] || { echo "page has $count comments, expected 100" >&2; exit 1; }
+c3=$(cpu_ticks)
 post=$("$LOAD" load "$BASE" "$CONNECTIONS" "$DURATION")
+c4=$(cpu_ticks)
+p_ok=$(sed -E 's/.*ok=([0-9]+).*/\1/' <<<"$post")
 p_rps=$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$post")
 p_p50=$(sed -E 's/.*p50_ms=([0-9.]+).*/\1/' <<<"$post")
 p_p99=$(sed -E 's/.*p99_ms=([0-9.]+).*/\1/' <<<"$post")
@@ -122,6 +136,8 @@ printf '|%s|%s|%s|%s|%s|%s|\n' "--------------------------------------" "-------
 printf '| %-36s | %9s | %7s | %7s | %6s | %8s |\n' "GET /healthz (floor)" "$h_rps" "$h_p50" "$h_p99" "$h_err" "1.00"
 printf '| %-36s | %9s | %7s | %7s | %6s | %8s |\n' "GET /api/comments?page= (100)" "$g_rps" "$g_p50" "$g_p99" "$g_err" "$(ratio "$g_rps")"
 printf '| %-36s | %9s | %7s | %7s | %6s | %8s |\n' "POST /api/comments (durable)" "$p_rps" "$p_p50" "$p_p99" "$p_err" "$(ratio "$p_rps")"
+echo "server CPU per request (user+system): healthz $(cpu_us_per "$c0" "$c1" $((h_rps * DURATION))) us, page $(cpu_us_per "$c1" "$c2" $((g_rps * DURATION))) us, durable POST $(cpu_us_per "$c3" "$c4" "$p_ok") us"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
 metrics=$(curl -fs -H "Authorization: Bearer $TOKEN" "$BASE/metrics")
