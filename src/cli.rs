@@ -1,5 +1,6 @@
 //! Command line: `moderato [--config FILE] [serve]`, `moderato healthcheck`,
-//! `moderato rules check`, `moderato rules eval FILE.jsonl`.
+//! `moderato rules check`, `moderato rules eval FILE.jsonl`,
+//! `moderato check [--repair]`.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
@@ -10,9 +11,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
-use crate::rules;
+use crate::privacy::Privacy;
 use crate::startup::{App, shutdown_signal};
+use crate::store::{Comment, Store};
 use crate::telemetry;
+use crate::{intake, rules, secrets};
 
 /// Self-hosted comment moderation for blogs.
 #[derive(Debug, Parser)]
@@ -32,6 +35,15 @@ enum Command {
     /// Exit 0 when the service on the configured address answers /healthz
     /// (for container health checks: needs no curl in the image).
     Healthcheck,
+    /// Verify the database's index trees against its comments (stop the
+    /// service first: the database is locked while it runs). Exit 0 when
+    /// consistent, 1 when problems remain.
+    Check {
+        /// Fix what can be fixed: add missing index entries, remove stale
+        /// ones.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Check or measure the spam rules.
     Rules {
         #[command(subcommand)]
@@ -83,6 +95,60 @@ pub fn run() -> ExitCode {
         Command::Serve => serve(config),
         Command::Healthcheck => healthcheck(&config),
         Command::Rules { command } => rules_command(command, &config),
+        Command::Check { repair } => check_command(&config, repair),
+    }
+}
+
+/// `moderato check [--repair]`: prints a summary to standard output.
+fn check_command(config: &Config, repair: bool) -> ExitCode {
+    let db_path = config.db_path();
+    if !db_path.is_dir() {
+        tracing::error!(path = %db_path.display(), "no database here (is data_dir right?)");
+        return ExitCode::from(2);
+    }
+    let store = match Store::open(&db_path, config.cache_capacity_mb * 1024 * 1024) {
+        Ok(store) => store,
+        Err(e) => {
+            tracing::error!("cannot open the database (is the service still running?): {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = if repair {
+        // Missing fingerprints can be recomputed with the master key; the
+        // data directory exists, so this reads the key and creates nothing.
+        match secrets::master_key(&config.data_dir) {
+            Ok(master) => {
+                let privacy = Privacy::new(&master);
+                store.repair_with(&|c: &Comment| {
+                    intake::commenter_text_fingerprint(
+                        &privacy,
+                        c.email_key(),
+                        &c.page,
+                        &rules::normalize(&c.text),
+                    )
+                })
+            }
+            Err(e) => {
+                tracing::warn!("no master key, fingerprints cannot be recreated: {e}");
+                store.repair()
+            }
+        }
+    } else {
+        store.check()
+    };
+    match report {
+        Ok(report) => {
+            let _ = writeln!(std::io::stdout().lock(), "{report}");
+            if report.is_consistent() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            tracing::error!("check failed: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -141,6 +141,9 @@ pub async fn submit(
     }
     // Queued, never awaited: the reader's answer does not wait for mail.
     state.notifier.comment_stored(&comment);
+    state
+        .metrics
+        .comment_received(comment.action, comment.status);
     tracing::info!(
         comment_id = %comment.id,
         status = %comment.status,
@@ -167,14 +170,26 @@ pub fn fingerprints(
 ) -> Fingerprints {
     let normalized = rules::normalize(text);
     Fingerprints {
-        commenter_text: privacy.text_fingerprint(&[
-            b"commenter-page-text",
-            &email_key.0,
-            page.as_bytes(),
-            normalized.as_bytes(),
-        ]),
+        commenter_text: commenter_text_fingerprint(privacy, email_key, page, &normalized),
         text: privacy.text_fingerprint(&[b"text", normalized.as_bytes()]),
     }
+}
+
+/// The keyed hash of (commenter, page, normalized text) that refuses the
+/// same reader's same words twice on a page; `moderato check --repair`
+/// recomputes it from a stored comment.
+pub fn commenter_text_fingerprint(
+    privacy: &Privacy,
+    email_key: EmailKey,
+    page: &str,
+    normalized_text: &str,
+) -> [u8; 32] {
+    privacy.text_fingerprint(&[
+        b"commenter-page-text",
+        &email_key.0,
+        page.as_bytes(),
+        normalized_text.as_bytes(),
+    ])
 }
 
 /// Where a comment goes, from the moderation mode, the rules' action and

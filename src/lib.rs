@@ -18,7 +18,8 @@
 //!   [`ratelimit`]: governor limits per address, admin lockout.
 //! - [`notify`]: email and webhook notifications of queued comments, and
 //!   the signed one-click decision links of the email.
-//! - [`cli`]: the command line; [`telemetry`]: logging.
+//! - [`cli`]: the command line; [`telemetry`]: logging; [`metrics`]:
+//!   `GET /metrics`.
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
@@ -30,6 +31,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod intake;
+pub mod metrics;
 pub mod notify;
 pub mod privacy;
 pub mod ratelimit;

@@ -11,6 +11,7 @@ use warp::filters::BoxedFilter;
 use warp::reply::{Reply, Response};
 
 use crate::config::Config;
+use crate::metrics::{self, Metrics};
 use crate::state::{self, AppState};
 use crate::{admin, api, error, server};
 
@@ -139,19 +140,30 @@ impl App {
 
 /// Every route, with JSON errors and request logs; the one root.
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    let counters = state.metrics.clone();
     api::routes(state.clone())
-        .or(admin::routes(state))
+        .or(admin::routes(state.clone()))
+        .or(metrics::routes(state))
         .recover(error::handle_rejection)
-        .with(warp::log::custom(log_request))
+        .with(warp::log::custom(move |info| log_request(&counters, info)))
         .map(Reply::into_response)
         .boxed()
 }
 
-/// One structured line per request: method, path, status, latency. Never
-/// the query string, the body or a header, which may carry private data.
-fn log_request(info: warp::log::Info<'_>) {
+/// One structured line per request: method, route, path, status, latency,
+/// also counted in the metrics. Never the query string, the body or a
+/// header, which may carry private data.
+fn log_request(metrics: &Metrics, info: warp::log::Info<'_>) {
+    let route = metrics::route_label(info.path());
+    metrics.request(
+        route,
+        info.method().as_str(),
+        info.status().as_u16(),
+        info.elapsed(),
+    );
     tracing::info!(
         method = %info.method(),
+        route,
         // A decision link's token is a credential: keep it out of the log.
         path = if info.path().starts_with("/admin/decide/") {
             "/admin/decide/[token]"

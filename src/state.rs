@@ -3,8 +3,10 @@
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::admin::AdminToken;
+use crate::api::cache::PageCache;
 use crate::client_addr::ClientAddrResolver;
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::privacy::Privacy;
 use crate::ratelimit::Limits;
@@ -39,6 +41,10 @@ pub struct AppState {
     /// lock at once; a reload swaps it, so requests in flight finish with
     /// the rules they started with.
     rules: Arc<RwLock<Arc<RuleSet>>>,
+    /// Counters for `GET /metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Public JSON of pages, served from memory.
+    pub page_cache: Arc<PageCache>,
 }
 
 /// Why the state could not be built.
@@ -80,6 +86,8 @@ impl AppState {
             sanitizer: Arc::new(Sanitizer::new()),
             admin_token: Arc::new(AdminToken::new(&token.token)),
             config: Arc::new(config),
+            metrics: Arc::default(),
+            page_cache: Arc::default(),
         };
         Ok((state, token))
     }
@@ -102,7 +110,9 @@ impl AppState {
     /// # Errors
     /// The [`rules::Error`] naming file, rule and problem.
     pub fn reload_rules(&self) -> Result<Arc<RuleSet>, rules::Error> {
-        match RuleSet::load_dir(&self.config.rules_dir) {
+        let loaded = RuleSet::load_dir(&self.config.rules_dir);
+        self.metrics.rules_reloaded(loaded.is_ok());
+        match loaded {
             Ok(fresh) => {
                 let fresh = Arc::new(fresh);
                 *self.rules.write().unwrap_or_else(PoisonError::into_inner) = fresh.clone();

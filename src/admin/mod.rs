@@ -101,16 +101,17 @@ fn check_admin(
 ) -> Result<(), ApiError> {
     let guard = state.limits.as_ref().zip(ip);
     if let Some((limits, ip)) = guard {
-        limits
-            .auth
-            .check_locked(ip)
-            .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+        limits.auth.check_locked(ip).map_err(|retry_after| {
+            state.metrics.rate_limited("admin_auth");
+            ApiError::RateLimited { retry_after }
+        })?;
     }
     if state.admin_token.verify(authorization) {
         return Ok(());
     }
     if let Some((limits, ip)) = guard {
         limits.auth.record_failure(ip).map_err(|retry_after| {
+            state.metrics.rate_limited("admin_auth");
             tracing::warn!(client = %crate::privacy::truncate_ip(ip), "admin token guessed too often; address locked out");
             ApiError::RateLimited { retry_after }
         })?;

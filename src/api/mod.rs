@@ -1,6 +1,7 @@
 //! The public API: what the embed script and plain HTML forms call.
 
 mod body;
+pub mod cache;
 mod comments;
 pub mod embed;
 mod views;
@@ -111,6 +112,12 @@ pub fn rate_limited(
             // In-process tests without an address, or limits turned off.
             _ => Ok(()),
         };
+        if verdict.is_err() {
+            state.metrics.rate_limited(match limit {
+                Limit::Post => "post",
+                Limit::Read => "read",
+            });
+        }
         async move {
             match verdict {
                 Ok(()) => Ok(ip),

@@ -70,6 +70,7 @@ impl Store {
             .map_err(flatten)?;
         if stored {
             self.adjust_count(comment.status, 1);
+            self.public_change(&comment.page, None, Some(comment.status));
         }
         Ok(stored)
     }
@@ -116,11 +117,12 @@ impl Store {
                     {
                         fingerprints.remove(&print)?;
                     }
-                    Ok(Some(comment.status))
+                    Ok(Some((comment.status, comment.page)))
                 })
                 .map_err(flatten)?;
-            if let Some(status) = removed {
+            if let Some((status, page)) = removed {
                 self.adjust_count(status, -1);
+                self.public_change(&page, Some(status), None);
                 deleted += 1;
             }
         }

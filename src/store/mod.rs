@@ -2,10 +2,12 @@
 //! index trees kept consistent with it in one transaction per change.
 //!
 //! No `sled::` type leaves this module, and values are serde-encoded only
-//! here. Every write method waits for `flush_async` before it returns, so a
+//! here. Every write method waits for its flush before it returns, so a
 //! caller that acknowledges a write after it is never lying: concurrent
-//! flushes are coalesced by sled into one fsync (group commit).
+//! writers share one flush ([`commit`], group commit).
 
+mod check;
+pub mod commit;
 mod data;
 mod keys;
 mod model;
@@ -21,6 +23,7 @@ use crate::domain::{CommentId, Status};
 use crate::privacy::EmailKey;
 
 pub use crate::rules::History;
+pub use check::{Problem, Report};
 pub use model::{Action, Comment, Decision, Hit, Via, now_millis};
 
 /// Why a store operation failed.
@@ -88,6 +91,11 @@ pub struct Store {
     /// Monotonic ULIDs: ids created in the same millisecond still sort in
     /// creation order, so "oldest first" and cursors are exact.
     ids: Arc<Mutex<ulid::Generator>>,
+    /// One flusher shared by every write (see [`commit`]).
+    commit: commit::GroupCommit,
+    /// Bumped after every change to a page's approved comments, so the
+    /// read cache knows when a page's JSON is stale.
+    generations: Arc<commit::PageGenerations>,
 }
 
 fn status_index(status: Status) -> usize {
@@ -130,26 +138,55 @@ impl Store {
             by_email: db.open_tree(keys::BY_EMAIL)?,
             fingerprints: db.open_tree(keys::FINGERPRINTS)?,
             text_seen: db.open_tree(keys::TEXT_SEEN)?,
+            commit: commit::GroupCommit::new(db.clone()),
             db,
             counts: Arc::new(Default::default()),
             ids: Arc::new(Mutex::new(ulid::Generator::new())),
+            generations: Arc::default(),
         };
-        for status in Status::ALL {
-            let n = store
-                .by_status
-                .scan_prefix([keys::status_tag(status)])
-                .count();
-            store.counts[status_index(status)].store(n as u64, Ordering::Relaxed);
-        }
+        store.recount();
         Ok(store)
     }
 
-    /// Waits until every write so far is on disk.
+    /// Sets the in-memory status counters from the `by_status` index.
+    fn recount(&self) {
+        for status in Status::ALL {
+            let n = self
+                .by_status
+                .scan_prefix([keys::status_tag(status)])
+                .count();
+            self.counts[status_index(status)].store(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Marks `page` changed when a comment entered or left its public
+    /// (approved) view. Every write method calls it after its transaction
+    /// committed and before it flushes.
+    fn public_change(&self, page: &str, before: Option<Status>, after: Option<Status>) {
+        if before == Some(Status::Approved) || after == Some(Status::Approved) {
+            self.generations.bump(page);
+        }
+    }
+
+    /// A number that changes whenever the approved comments of `page`
+    /// change. Read it *before* reading the page: data read after it is at
+    /// least as new as the generation.
+    pub fn page_generation(&self, page: &str) -> u64 {
+        self.generations.get(page)
+    }
+
+    /// (flush requests, flushes done) since start: group commit at work.
+    pub fn commit_stats(&self) -> (u64, u64) {
+        self.commit.stats()
+    }
+
+    /// Waits until every write so far is on disk; concurrent callers share
+    /// one flush (group commit).
     ///
     /// # Errors
     /// [`Error::Sled`] on I/O failure.
     pub async fn flush(&self) -> Result<(), Error> {
-        self.db.flush_async().await?;
+        self.commit.flush().await?;
         Ok(())
     }
 
@@ -200,6 +237,7 @@ impl Store {
             )
             .map_err(flatten)?;
         self.adjust_count(comment.status, 1);
+        self.public_change(&comment.page, None, Some(comment.status));
         self.flush().await
     }
 
@@ -282,6 +320,7 @@ impl Store {
         if from != status {
             self.adjust_count(from, -1);
             self.adjust_count(status, 1);
+            self.public_change(&comment.page, Some(from), Some(status));
             self.flush().await?;
         }
         Ok(Some(comment))
@@ -305,12 +344,13 @@ impl Store {
                 };
                 let comment = decode(&bytes).map_err(ConflictableTransactionError::Abort)?;
                 index_remove(by_status, by_page, by_email, &comment)?;
-                Ok(Some(comment.status))
+                Ok(Some((comment.status, comment.page)))
             })
             .map_err(flatten)?;
         match removed {
-            Some(status) => {
+            Some((status, page)) => {
                 self.adjust_count(status, -1);
+                self.public_change(&page, Some(status), None);
                 self.flush().await?;
                 Ok(true)
             }

@@ -77,6 +77,8 @@ impl Store {
             self.adjust_count(Status::Approved, 1);
         }
         self.adjust_count(reply.status, 1);
+        self.public_change(&reply.page, Some(from), Some(Status::Approved));
+        self.public_change(&reply.page, None, Some(reply.status));
         self.flush().await?;
         Ok(parent)
     }

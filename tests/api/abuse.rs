@@ -78,6 +78,12 @@ async fn the_fourth_rapid_post_from_one_address_is_429_and_stores_nothing() {
         3,
         "the refused post is not stored"
     );
+    let metrics = app.admin("GET", "/metrics").await;
+    let metrics = String::from_utf8_lossy(metrics.body());
+    assert!(
+        metrics.contains("moderato_rate_limited_total{kind=\"post\"} 1"),
+        "{metrics}"
+    );
 
     // Another address is unaffected; a spoofed X-Forwarded-For changes nothing.
     let other = post_from(
