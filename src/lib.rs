@@ -10,7 +10,8 @@
 //! - [`config`]: defaults, TOML file, `MODERATO_*` overrides.
 //! - [`secrets`]: admin token and master key in the data directory.
 //! - [`startup`]: builds the app and its routes; [`server`]: the accept loop.
-//! - [`api`]: public routes; [`admin`]: admin routes; [`error`]: `ApiError`.
+//! - [`api`]: public routes; [`admin`]: admin routes; [`error`]: `ApiError`;
+//!   [`etag`]: content validators and 304s.
 //! - [`domain`], [`intake`], [`sanitize`], [`privacy`], [`store`].
 //! - [`rules`]: the spam rules engine (rule files, normalization, verdicts,
 //!   form tokens, and the `rules check` / `rules eval` commands).
@@ -30,6 +31,7 @@ pub mod client_addr;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod etag;
 pub mod intake;
 pub mod metrics;
 pub mod notify;

@@ -5,7 +5,7 @@
 //! in `sessionStorage`. The three files live in `assets/` and are compiled
 //! in, each with a strong `ETag` from its content.
 
-use sha2::{Digest, Sha256};
+use crate::etag::ETag;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::{Filter, Reply};
 
@@ -24,34 +24,27 @@ const CSS: &str = include_str!("../../assets/admin.css");
 struct Asset {
     body: &'static str,
     content_type: &'static str,
-    etag: HeaderValue,
+    etag: ETag,
 }
 
 impl Asset {
     fn new(body: &'static str, content_type: &'static str) -> Asset {
-        let digest = Sha256::digest(body.as_bytes());
-        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
         Asset {
             body,
             content_type,
-            etag: HeaderValue::from_str(&etag).expect("a hex string is a valid header value"),
+            etag: ETag::of(body.as_bytes()),
         }
     }
 
     /// 200 with the file, or 304 when `If-None-Match` names its ETag.
     fn reply(&self, if_none_match: Option<String>) -> warp::reply::Response {
-        let fresh = if_none_match.is_some_and(|tags| {
-            tags.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == "*" || self.etag.as_bytes() == t.as_bytes())
-        });
-        let mut response = if fresh {
+        let mut response = if self.etag.matches(if_none_match.as_deref()) {
             StatusCode::NOT_MODIFIED.into_response()
         } else {
             self.body.into_response()
         };
         let headers = response.headers_mut();
-        headers.insert(header::ETAG, self.etag.clone());
+        headers.insert(header::ETAG, self.etag.header());
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static(self.content_type),

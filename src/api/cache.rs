@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
+use crate::etag::ETag;
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::{Reply, Response};
 
@@ -31,18 +31,15 @@ pub const MAX_ENTRY_BYTES: usize = MAX_BYTES / 8;
 #[derive(Debug, Clone)]
 pub struct Cached {
     body: Bytes,
-    etag: HeaderValue,
+    etag: ETag,
 }
 
 impl Cached {
     /// Computes the ETag (a digest of the body).
     pub fn new(body: Vec<u8>) -> Cached {
-        let digest = Sha256::digest(&body);
-        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
         Cached {
+            etag: ETag::of(&body),
             body: Bytes::from(body),
-            // Quotes and hex digits: always a valid header value.
-            etag: HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\"")),
         }
     }
 
@@ -50,14 +47,7 @@ impl Cached {
     /// `if_none_match` lists it. `no-cache`: browsers revalidate every
     /// time, so an approved comment shows on the next load.
     pub fn respond(&self, if_none_match: Option<&str>) -> Response {
-        let etag = self.etag.to_str().unwrap_or("");
-        let matches = if_none_match.is_some_and(|header| {
-            header
-                .split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == etag || t == "*")
-        });
-        let mut response = if matches {
+        let mut response = if self.etag.matches(if_none_match) {
             StatusCode::NOT_MODIFIED.into_response()
         } else {
             let mut response = Response::new(self.body.clone().into());
@@ -68,7 +58,7 @@ impl Cached {
             response
         };
         let headers = response.headers_mut();
-        headers.insert(header::ETAG, self.etag.clone());
+        headers.insert(header::ETAG, self.etag.header());
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         response
     }
