@@ -7,7 +7,8 @@
 //! [`admin`] -> back out through [`api`] once approved.
 //!
 //! # Layout
-//! - [`config`]: defaults, TOML file, `MODERATO_*` overrides.
+//! - [`config`]: keys and validation; `config::load` layers defaults, TOML
+//!   file and `MODERATO_*` overrides.
 //! - [`secrets`]: admin token and master key in the data directory.
 //! - [`startup`]: builds the app and its routes; [`server`]: the accept loop.
 //! - [`api`]: public routes; [`admin`]: admin routes; [`error`]: `ApiError`;
