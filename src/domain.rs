@@ -63,6 +63,16 @@ impl Status {
         Status::Spam,
     ];
 
+    /// Position in [`Status::ALL`]: an index into per-status counters.
+    pub fn index(self) -> usize {
+        match self {
+            Status::Pending => 0,
+            Status::Approved => 1,
+            Status::Rejected => 2,
+            Status::Spam => 3,
+        }
+    }
+
     /// The lowercase name used in URLs and JSON.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -483,7 +493,8 @@ mod tests {
 
     #[test]
     fn status_names_round_trip() {
-        for status in Status::ALL {
+        for (i, status) in Status::ALL.into_iter().enumerate() {
+            assert_eq!(status.index(), i, "{status} is at its place in ALL");
             assert_eq!(status.as_str().parse::<Status>(), Ok(status));
         }
         assert!("deleted".parse::<Status>().is_err());

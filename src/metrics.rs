@@ -149,15 +149,6 @@ impl Default for Metrics {
     }
 }
 
-fn status_index(status: Status) -> usize {
-    match status {
-        Status::Pending => 0,
-        Status::Approved => 1,
-        Status::Rejected => 2,
-        Status::Spam => 3,
-    }
-}
-
 impl Metrics {
     /// A comment was stored with this verdict and status.
     pub fn comment_received(&self, action: Option<Action>, status: Status) {
@@ -167,7 +158,7 @@ impl Metrics {
             Some(Action::Spam) => 2,
             None => 3,
         };
-        self.received[action][status_index(status)].fetch_add(1, Ordering::Relaxed);
+        self.received[action][status.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// A request was answered 429 by the limiter named `kind` (a fixed
@@ -214,7 +205,7 @@ impl Metrics {
         );
         for (a, action) in ACTIONS.iter().enumerate() {
             for status in statuses {
-                let n = self.received[a][status_index(status)].load(Ordering::Relaxed);
+                let n = self.received[a][status.index()].load(Ordering::Relaxed);
                 let _ = writeln!(
                     out,
                     "moderato_comments_received_total{{action=\"{action}\",status=\"{status}\"}} {n}"

@@ -90,15 +90,6 @@ pub struct Store {
     generations: Arc<commit::PageGenerations>,
 }
 
-fn status_index(status: Status) -> usize {
-    match status {
-        Status::Pending => 0,
-        Status::Approved => 1,
-        Status::Rejected => 2,
-        Status::Spam => 3,
-    }
-}
-
 type TxResult<T> = Result<T, ConflictableTransactionError<Error>>;
 
 impl Store {
@@ -147,7 +138,7 @@ impl Store {
                 .by_status
                 .scan_prefix([keys::status_tag(status)])
                 .count();
-            self.counts[status_index(status)].store(n as u64, Ordering::Relaxed);
+            self.counts[status.index()].store(n as u64, Ordering::Relaxed);
         }
     }
 
@@ -351,7 +342,7 @@ impl Store {
     }
 
     fn adjust_count(&self, status: Status, delta: i64) {
-        let counter = &self.counts[status_index(status)];
+        let counter = &self.counts[status.index()];
         if delta >= 0 {
             counter.fetch_add(delta as u64, Ordering::Relaxed);
         } else {
@@ -361,7 +352,7 @@ impl Store {
 
     /// Comments currently in `status` (from the in-memory counters).
     pub fn status_count(&self, status: Status) -> u64 {
-        self.counts[status_index(status)].load(Ordering::Relaxed)
+        self.counts[status.index()].load(Ordering::Relaxed)
     }
 
     /// Bytes the database takes on disk.
