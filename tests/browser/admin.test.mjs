@@ -12,105 +12,32 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { chromium } from 'playwright-core';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ARTIFACTS = join(REPO, 'tests', 'artifacts');
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+import { ARTIFACTS, CHROMIUM, startService as startHarnessService, until as harnessUntil } from './harness.mjs';
+
 const TOKEN = 'admin-page-browser-test-token-0123456789';
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run'
 ];
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-  });
-}
-
-async function until(check, { timeout = 15_000, message = 'condition' } = {}) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${message}${last ? `: ${last.message}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** The shared poller, with this file's longer default wait (it drives a whole page). */
+function until(check, options = {}) {
+  return harnessUntil(check, { timeout: 15_000, interval: 50, ...options });
 }
 
 let service;
 let browser;
 
-async function startService() {
-  const bin = process.env.MODERATO_BIN
-    ? resolve(process.env.MODERATO_BIN)
-    : join(REPO, 'target', 'debug', 'moderato');
-  if (!existsSync(bin)) throw new Error(`no moderato binary at ${bin}: run cargo build or set MODERATO_BIN`);
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'moderato-admin-'));
-  // The service refuses MODERATO_* variables that name no key (MODERATO_BIN).
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MODERATO_')));
-  Object.assign(env, {
-    MODERATO_LISTEN: `127.0.0.1:${port}`,
-    MODERATO_DATA_DIR: dataDir,
-    MODERATO_RULES_DIR: join(REPO, 'rules'),
-    MODERATO_ADMIN_TOKEN: TOKEN,
-    MODERATO_MODERATION: 'all',
-    MODERATO_RATE_LIMITS_ENABLED: 'false',
-    RUST_LOG: process.env.RUST_LOG || 'warn'
+/** The real binary through the shared harness: no blog origin, limits off. */
+function startService() {
+  return startHarnessService({
+    env: { MODERATO_ADMIN_TOKEN: TOKEN, MODERATO_RATE_LIMITS_ENABLED: 'false' }
   });
-  const child = spawn(bin, [], { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (d) => { log += d; });
-  child.stderr.on('data', (d) => { log += d; });
-  let exited = null;
-  child.on('exit', (code, signal) => { exited = { code, signal }; });
-  const origin = `http://127.0.0.1:${port}`;
-  const svc = {
-    origin,
-    get log() { return log; },
-    async stop() {
-      if (!exited) {
-        const done = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await done;
-        clearTimeout(timer);
-      }
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  };
-  try {
-    await until(async () => {
-      if (exited) throw new Error(`moderato exited ${JSON.stringify(exited)}:\n${log}`);
-      return (await fetch(`${origin}/healthz`)).status === 200;
-    }, { timeout: 20_000, message: `${origin}/healthz` });
-  } catch (e) {
-    await svc.stop();
-    throw e;
-  }
-  return svc;
 }
 
 async function admin(path, init = {}) {

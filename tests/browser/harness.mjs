@@ -77,10 +77,9 @@ export async function startService({ blogOrigin, env = {} } = {}) {
     MODERATO_DATA_DIR: dataDir,
     MODERATO_RULES_DIR: join(REPO, 'rules'),
     MODERATO_ADMIN_TOKEN: ADMIN_TOKEN,
-    MODERATO_ALLOWED_ORIGINS: blogOrigin,
     MODERATO_MODERATION: 'all',
     RUST_LOG: process.env.RUST_LOG || 'warn'
-  }, env);
+  }, blogOrigin ? { MODERATO_ALLOWED_ORIGINS: blogOrigin } : {}, env);
   const child = spawn(bin, [], { cwd: dataDir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
