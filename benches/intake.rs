@@ -10,7 +10,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use moderato::config::Config;
 use moderato::domain::{FieldValue, Fields};
 use moderato::intake::{self, ClientInfo};
-use moderato::sanitize::Sanitizer;
+use moderato::domain::sanitize::Sanitizer;
 use moderato::state::AppState;
 
 /// A comment of about `bytes` bytes with the markup readers really use.

@@ -45,7 +45,7 @@ fn read(c: &mut Criterion) {
                 .expect("stored");
             state
                 .store
-                .set_status(received.id, Status::Approved, moderato::store::Via::Admin)
+                .set_status(received.id, Status::Approved, moderato::domain::Via::Admin)
                 .await
                 .expect("approved");
         }

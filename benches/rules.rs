@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use moderato::rules::{RuleSet, Subject};
+use moderato::domain::rules::{RuleSet, Subject};
 
 /// A realistic ~1 KB reader comment, with a link and an entity.
 fn comment_1kb() -> String {

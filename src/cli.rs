@@ -11,11 +11,13 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
-use crate::privacy::Privacy;
+use crate::domain::privacy::Privacy;
 use crate::startup::{App, shutdown_signal};
-use crate::store::{Comment, Store};
+use crate::domain::Comment;
+use crate::store::Store;
 use crate::telemetry;
-use crate::{intake, rules, secrets};
+use crate::domain::rules;
+use crate::{intake, secrets};
 
 /// Self-hosted comment moderation for blogs.
 #[derive(Debug, Parser)]

@@ -9,10 +9,11 @@ use std::time::{Duration, SystemTime};
 use crate::config::ModerationMode;
 use crate::domain::{CommentId, FieldErrors, FieldValue, Fields, NewComment, Status};
 use crate::error::ApiError;
-use crate::privacy::{EmailKey, Privacy, truncate_ip};
-use crate::rules::{self, Action, History, RequestFacts, Subject};
+use crate::domain::privacy::{EmailKey, Privacy, truncate_ip};
+use crate::domain::rules::{self, Action, History, RequestFacts, Subject};
 use crate::state::AppState;
-use crate::store::{self, Comment, Fingerprints, now_millis};
+use crate::domain::{Comment, now_millis};
+use crate::store::{self, Fingerprints};
 
 /// Longest user agent kept, in bytes.
 pub const MAX_USER_AGENT_BYTES: usize = 512;

@@ -33,7 +33,7 @@ use warp::reply::{Reply, Response};
 
 use crate::domain::Status;
 use crate::error::ApiError;
-use crate::rules::Action;
+use crate::domain::rules::Action;
 use crate::state::AppState;
 
 /// Route templates used as labels; the last one takes everything else.

@@ -2,7 +2,7 @@
 //!
 //! Both are generated on the first start that needs them, written with mode
 //! 0600, and read back on every later start. The master key never leaves
-//! this process; [`crate::privacy`] derives one sub-key per purpose from it,
+//! this process; [`crate::domain::privacy`] derives one sub-key per purpose from it,
 //! so that a leak of one derived value does not expose the others.
 
 use std::fs;

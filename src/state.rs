@@ -8,10 +8,10 @@ use crate::client_addr::ClientAddrResolver;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
-use crate::privacy::Privacy;
+use crate::domain::privacy::Privacy;
 use crate::ratelimit::Limits;
-use crate::rules::{self, FormTokens, RuleSet};
-use crate::sanitize::Sanitizer;
+use crate::domain::rules::{self, FormTokens, RuleSet};
+use crate::domain::sanitize::Sanitizer;
 use crate::secrets;
 use crate::store::Store;
 

@@ -10,7 +10,7 @@ use crate::api::{MAX_BODY_BYTES, with_state};
 use crate::domain::{CommentId, FieldErrors, Status};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::Via;
+use crate::domain::Via;
 
 /// Most ids one bulk request may name.
 pub const MAX_BULK_IDS: usize = 500;

@@ -11,7 +11,7 @@ use crate::api::{AdminComment, with_state};
 use crate::domain::{CommentId, FieldErrors, PageId, Status};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::Via;
+use crate::domain::Via;
 
 /// Default and largest page size of a listing.
 const DEFAULT_LIMIT: usize = 50;

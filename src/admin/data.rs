@@ -19,7 +19,7 @@ use crate::domain::{FieldErrors, PageId, parse_email};
 use crate::error::ApiError;
 use crate::intake::fingerprints;
 use crate::state::AppState;
-use crate::store::Comment;
+use crate::domain::Comment;
 
 /// Fields of a stored comment that only make sense with this instance's key.
 const INSTANCE_FIELDS: [&str; 3] = ["email_sealed", "email_hash", "avatar"];
@@ -202,7 +202,7 @@ fn import_lines(body: &[u8], state: &AppState) -> Result<ImportReport, ApiError>
 fn parse_record(
     raw: &[u8],
     state: &AppState,
-) -> Result<(Comment, crate::privacy::EmailKey), String> {
+) -> Result<(Comment, crate::domain::privacy::EmailKey), String> {
     let value: Value = serde_json::from_slice(raw).map_err(|e| format!("not valid JSON: {e}"))?;
     let Value::Object(mut fields) = value else {
         return Err("expected a JSON object".into());

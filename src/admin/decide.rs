@@ -15,7 +15,7 @@ use crate::api::{format_time, with_state};
 use crate::notify::LinkSigner;
 use crate::notify::links::{Refused, Verified};
 use crate::state::AppState;
-use crate::store::{Comment, Via};
+use crate::domain::{Comment, Via};
 
 /// The decision routes under `/admin` (mounted before the auth filter).
 pub fn routes(

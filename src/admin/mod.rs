@@ -112,7 +112,7 @@ fn check_admin(
     if let Some((limits, ip)) = guard {
         limits.auth.record_failure(ip).map_err(|retry_after| {
             state.metrics.rate_limited("admin_auth");
-            tracing::warn!(client = %crate::privacy::truncate_ip(ip), "admin token guessed too often; address locked out");
+            tracing::warn!(client = %crate::domain::privacy::truncate_ip(ip), "admin token guessed too often; address locked out");
             ApiError::RateLimited { retry_after }
         })?;
     }

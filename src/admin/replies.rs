@@ -10,9 +10,10 @@ use super::comments::parse_id;
 use crate::api::{AdminComment, MAX_BODY_BYTES, with_state};
 use crate::domain::{FieldErrors, MAX_COMMENT_CHARS, Status};
 use crate::error::ApiError;
-use crate::rules;
+use crate::domain::rules;
 use crate::state::AppState;
-use crate::store::{self, Comment, now_millis};
+use crate::domain::{Comment, now_millis};
+use crate::store;
 
 /// What the author's replies are keyed by instead of an email address. It
 /// has no `@`, so no reader's (validated) address can hash to the same key:

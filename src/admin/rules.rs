@@ -7,7 +7,7 @@ use warp::{Filter, Reply};
 
 use crate::api::{MAX_BODY_BYTES, with_state};
 use crate::error::ApiError;
-use crate::rules::{Subject, Verdict};
+use crate::domain::rules::{Subject, Verdict};
 use crate::state::AppState;
 
 /// The rules routes under `/admin`.

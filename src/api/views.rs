@@ -5,8 +5,9 @@
 use serde::Serialize;
 
 use crate::domain::{CommentId, Status};
-use crate::privacy::Privacy;
-use crate::store::{Action, Comment, Decision, Hit, Via};
+use crate::domain::privacy::Privacy;
+use crate::domain::rules::{Action, Hit};
+use crate::domain::{Comment, StatusChange, Via};
 
 /// A comment as readers see it.
 #[derive(Debug, Clone, Serialize)]
@@ -87,8 +88,8 @@ pub struct DecisionView {
     pub via: Via,
 }
 
-impl From<&Decision> for DecisionView {
-    fn from(d: &Decision) -> DecisionView {
+impl From<&StatusChange> for DecisionView {
+    fn from(d: &StatusChange) -> DecisionView {
         DecisionView {
             from: d.from,
             to: d.to,

@@ -3,7 +3,7 @@
 //! A token is `{id}.{action}.{expires}.{mac}`: the comment id, one letter
 //! for the decision (`a`pprove, `r`eject, `s`pam), the expiry in Unix
 //! seconds, and the hex HMAC-SHA256 of those three under a key derived for
-//! this purpose only ([`crate::privacy::Privacy::decision_link_key`]). The
+//! this purpose only ([`crate::domain::privacy::Privacy::decision_link_key`]). The
 //! link is the credential, so it carries no bearer token; it works once
 //! (the store records the MAC of each used link) and only through a POST.
 

@@ -16,8 +16,8 @@ use super::{Error, Failure, base_url};
 use crate::api::format_time;
 use crate::config::{Config, SmtpSecurity};
 use crate::domain::Status;
-use crate::privacy::Privacy;
-use crate::store::Comment;
+use crate::domain::privacy::Privacy;
+use crate::domain::Comment;
 
 /// How long one SMTP conversation may take.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);

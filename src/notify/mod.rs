@@ -18,8 +18,8 @@ use tokio::sync::mpsc;
 
 use crate::config::{Config, SmtpSecurity};
 use crate::domain::Status;
-use crate::privacy::Privacy;
-use crate::store::Comment;
+use crate::domain::privacy::Privacy;
+use crate::domain::Comment;
 
 pub use links::{Decision, LinkSigner};
 

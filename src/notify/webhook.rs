@@ -13,8 +13,9 @@ use super::{Error, Failure};
 use crate::api::PublicComment;
 use crate::config::Config;
 use crate::domain::Status;
-use crate::privacy::Privacy;
-use crate::store::{Comment, Hit};
+use crate::domain::privacy::Privacy;
+use crate::domain::Comment;
+use crate::domain::rules::Hit;
 
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "x-moderato-signature";

@@ -8,7 +8,7 @@ use super::{
     Comment, Error, Fingerprints, Store, decode, encode, flatten, index_insert, index_remove, keys,
     now_millis,
 };
-use crate::privacy::EmailKey;
+use crate::domain::privacy::EmailKey;
 
 /// MAC of a used decision link -> when it was used (ms, big-endian).
 const USED_LINKS: &str = "used_links";

@@ -3,7 +3,7 @@
 //! page, a status or a commenter's comments oldest first.
 
 use crate::domain::{CommentId, Status};
-use crate::privacy::EmailKey;
+use crate::domain::privacy::EmailKey;
 
 /// id -> JSON [`super::Comment`].
 pub const COMMENTS: &str = "comments";

@@ -10,7 +10,6 @@ mod check;
 pub mod commit;
 mod data;
 mod keys;
-mod model;
 mod read;
 mod reply;
 
@@ -20,11 +19,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, abort};
 
-use crate::domain::{CommentId, Status};
+use crate::domain::rules::History;
+use crate::domain::{Comment, CommentId, Status, Via, now_millis};
 
-pub use crate::rules::History;
 pub use check::{Problem, Report};
-pub use model::{Action, Comment, Decision, Hit, Via, now_millis};
 pub use read::Listing;
 
 /// Why a store operation failed.

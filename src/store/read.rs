@@ -4,7 +4,7 @@
 
 use super::{Comment, Error, History, Store, index_id, keys};
 use crate::domain::{CommentId, Status};
-use crate::privacy::EmailKey;
+use crate::domain::privacy::EmailKey;
 
 /// What a listing of the queue returns.
 #[derive(Debug)]

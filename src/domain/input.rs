@@ -6,10 +6,8 @@
 //! here touches HTTP or storage.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use super::comment::{CommentId, PageId};
 
 /// Longest author name, in characters, after trimming.
 pub const MAX_AUTHOR_CHARS: usize = 100;
@@ -19,8 +17,6 @@ pub const MAX_COMMENT_CHARS: usize = 10_000;
 pub const MAX_EMAIL_LEN: usize = 254;
 /// Longest website address.
 pub const MAX_URL_LEN: usize = 2048;
-/// Longest page key.
-pub const MAX_PAGE_CHARS: usize = 512;
 
 /// One submitted field, as it arrived.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,143 +36,6 @@ pub type Fields = BTreeMap<String, FieldValue>;
 /// Invalid fields by name, with a message for the reader.
 pub type FieldErrors = BTreeMap<&'static str, String>;
 
-/// A comment's status in the moderation queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Waiting for the author.
-    Pending,
-    /// Public.
-    Approved,
-    /// Declined by the author.
-    Rejected,
-    /// Spam, by the author or the rules.
-    Spam,
-}
-
-impl Status {
-    /// Every status, in the order the admin shows them.
-    pub const ALL: [Status; 4] = [
-        Status::Pending,
-        Status::Approved,
-        Status::Rejected,
-        Status::Spam,
-    ];
-
-    /// Position in [`Status::ALL`]: an index into per-status counters.
-    pub fn index(self) -> usize {
-        match self {
-            Status::Pending => 0,
-            Status::Approved => 1,
-            Status::Rejected => 2,
-            Status::Spam => 3,
-        }
-    }
-
-    /// The lowercase name used in URLs and JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Approved => "approved",
-            Status::Rejected => "rejected",
-            Status::Spam => "spam",
-        }
-    }
-}
-
-impl FromStr for Status {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Status, ()> {
-        Status::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or(())
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A comment id: a ULID, so ids sort by creation time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct CommentId(pub ulid::Ulid);
-
-impl CommentId {
-    /// The 16 big-endian bytes used as a sled key (sorts like the id).
-    pub fn to_bytes(self) -> [u8; 16] {
-        self.0.to_bytes()
-    }
-
-    /// The inverse of [`CommentId::to_bytes`].
-    pub fn from_bytes(bytes: &[u8]) -> Option<CommentId> {
-        let array: [u8; 16] = bytes.try_into().ok()?;
-        Some(CommentId(ulid::Ulid::from_bytes(array)))
-    }
-}
-
-impl FromStr for CommentId {
-    type Err = ();
-    fn from_str(s: &str) -> Result<CommentId, ()> {
-        ulid::Ulid::from_string(s).map(CommentId).map_err(|_| ())
-    }
-}
-
-impl fmt::Display for CommentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl Serialize for CommentId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for CommentId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<CommentId, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse()
-            .map_err(|()| serde::de::Error::custom("invalid comment id"))
-    }
-}
-
-/// A thread key: the path of a blog post.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct PageId(String);
-
-impl PageId {
-    /// Checks the rules of DESIGN.md: 1..=512 characters, starts with `/`, no
-    /// whitespace or control characters.
-    ///
-    /// # Errors
-    /// A message for the reader.
-    pub fn parse(raw: &str) -> Result<PageId, String> {
-        if raw.is_empty() {
-            return Err("The page is missing.".into());
-        }
-        if !raw.starts_with('/') {
-            return Err("The page must be a path that starts with /.".into());
-        }
-        if raw.chars().count() > MAX_PAGE_CHARS {
-            return Err(format!(
-                "The page must be at most {MAX_PAGE_CHARS} characters."
-            ));
-        }
-        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err("The page must not contain spaces or control characters.".into());
-        }
-        Ok(PageId(raw.to_owned()))
-    }
-
-    /// The path.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// A comment whose every field is valid; not yet sanitized or stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -489,14 +348,5 @@ mod tests {
                 "url {raw:?}"
             );
         }
-    }
-
-    #[test]
-    fn status_names_round_trip() {
-        for (i, status) in Status::ALL.into_iter().enumerate() {
-            assert_eq!(status.index(), i, "{status} is at its place in ALL");
-            assert_eq!(status.as_str().parse::<Status>(), Ok(status));
-        }
-        assert!("deleted".parse::<Status>().is_err());
     }
 }

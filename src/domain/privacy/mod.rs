@@ -78,7 +78,7 @@ impl Privacy {
     /// # Errors
     /// [`Error::Encrypt`] when no random nonce can be drawn.
     pub fn encrypt_email(&self, email: &str) -> Result<Vec<u8>, Error> {
-        let nonce_bytes = crate::secrets::random_bytes::<NONCE_LEN>()
+        let nonce_bytes = random_bytes::<NONCE_LEN>()
             .map_err(|e| Error::Encrypt(e.to_string()))?;
         let nonce = XNonce::from(nonce_bytes);
         let ciphertext = self
@@ -159,6 +159,16 @@ pub fn truncate_ip(ip: IpAddr) -> IpAddr {
             }
         },
     }
+}
+
+/// Fills an array from the operating system's random source.
+///
+/// # Errors
+/// When the operating system gives no random bytes.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], getrandom::Error> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes)
 }
 
 fn derive(master: &[u8; 32], label: &[u8]) -> [u8; 32] {
