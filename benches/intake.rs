@@ -8,10 +8,10 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use moderato::config::Config;
-use moderato::domain::{FieldValue, Fields};
-use moderato::intake::{self, ClientInfo};
+use moderato::domain::moderation::ClientInfo;
 use moderato::domain::sanitize::Sanitizer;
-use moderato::state::AppState;
+use moderato::domain::{FieldValue, Fields};
+use moderato::startup;
 
 /// A comment of about `bytes` bytes with the markup readers really use.
 fn comment_of(bytes: usize) -> String {
@@ -39,7 +39,7 @@ fn intake(c: &mut Criterion) {
         max_pending: u64::MAX,
         ..Config::default()
     };
-    let (state, _) = AppState::open(config).expect("open");
+    let moderator = startup::build(config).expect("open").state.moderator;
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let mut fields = Fields::new();
     for (name, value) in [
@@ -68,7 +68,7 @@ fn intake(c: &mut Criterion) {
             },
             |fields| {
                 runtime
-                    .block_on(intake::submit(&state, &fields, &client))
+                    .block_on(moderator.submit(&fields, &client))
                     .expect("stored")
             },
             BatchSize::SmallInput,

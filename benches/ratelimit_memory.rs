@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use governor::Quota;
 use governor::clock::FakeRelativeClock;
-use moderato::ratelimit::Limiter;
+use moderato::http::limits::KeyedLimiter;
 
 fn resident_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -32,7 +32,7 @@ fn main() {
     let quota = Quota::with_period(Duration::from_secs(15))
         .expect("a non-zero period")
         .allow_burst(std::num::NonZeroU32::new(3).expect("3"));
-    let limiter = Limiter::with_clock(quota, clock.clone());
+    let limiter = KeyedLimiter::with_clock(quota, clock.clone());
 
     let rss_start = resident_kib();
     let started = Instant::now();

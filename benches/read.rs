@@ -7,12 +7,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use moderato::api::PublicComment;
 use moderato::config::Config;
-use moderato::domain::{FieldValue, Fields, Status};
-use moderato::intake::{self, ClientInfo};
-use moderato::startup;
-use moderato::state::AppState;
+use moderato::domain::moderation::ClientInfo;
+use moderato::domain::{Decision, FieldValue, Fields, PublicComment, Via};
+use moderato::{http, startup};
 
 const PAGE: &str = "/blog/grief/";
 
@@ -24,7 +22,7 @@ fn read(c: &mut Criterion) {
         rate_limits_enabled: false,
         ..Config::default()
     };
-    let (state, _) = AppState::open(config).expect("open");
+    let state = startup::build(config).expect("open").state;
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         for n in 0..100 {
@@ -40,26 +38,31 @@ fn read(c: &mut Criterion) {
             ] {
                 fields.insert(name.into(), FieldValue::Text(value));
             }
-            let received = intake::submit(&state, &fields, &ClientInfo::default())
+            let received = state
+                .moderator
+                .submit(&fields, &ClientInfo::default())
                 .await
                 .expect("stored");
             state
-                .store
-                .set_status(received.id, Status::Approved, moderato::domain::Via::Admin)
+                .moderator
+                .decide(received.comment.id, Decision::Approve, Via::Admin)
                 .await
                 .expect("approved");
         }
     });
+    let store = state.store().clone();
     assert_eq!(
-        state.store.approved_for_page(PAGE).expect("list").len(),
+        runtime
+            .block_on(store.approved_for_page(PAGE))
+            .expect("list")
+            .len(),
         100
     );
 
     c.bench_function("page of 100: store + JSON (cache miss)", |b| {
         b.iter(|| {
-            let comments: Vec<PublicComment> = state
-                .store
-                .approved_for_page(black_box(PAGE))
+            let comments: Vec<PublicComment> = runtime
+                .block_on(store.approved_for_page(black_box(PAGE)))
                 .expect("list")
                 .iter()
                 .map(PublicComment::from)
@@ -68,7 +71,7 @@ fn read(c: &mut Criterion) {
         })
     });
 
-    let routes = startup::routes(state.clone());
+    let routes = http::routes(state.clone());
     let path = format!("/api/comments?page={PAGE}");
     let first = runtime.block_on(warp::test::request().path(&path).reply(&routes));
     let etag = first.headers()["etag"].to_str().expect("etag").to_owned();

@@ -1,45 +1,29 @@
 //! moderato: a self-hosted comment moderation service for blogs.
 //!
-//! A reader's comment travels: HTTP body ([`api`]) -> validated
-//! [`domain::NewComment`] -> [`intake::submit`] (sanitize with [`sanitize`],
-//! protect the email with [`privacy`]) -> [`store`] (sled, one transaction
-//! per change, flushed before the answer) -> the author's decision through
-//! [`admin`] -> back out through [`api`] once approved.
+//! A core that knows nothing of HTTP, storage or mail, and shells around it
+//! that depend on the core and never on each other (ARCHITECTURE.md draws
+//! the layers and the one way data flows in and out):
 //!
-//! # Layout
-//! - [`config`]: keys and validation; `config::load` layers defaults, TOML
-//!   file and `MODERATO_*` overrides.
-//! - [`secrets`]: admin token and master key in the data directory.
-//! - [`startup`]: builds the app and its routes; [`server`]: the accept loop.
-//! - [`api`]: public routes; [`admin`]: admin routes; [`error`]: `ApiError`;
-//!   [`etag`]: content validators and 304s.
-//! - [`domain`], [`intake`], [`sanitize`], [`privacy`], [`store`].
-//! - [`rules`]: the spam rules engine (rule files, normalization, verdicts,
-//!   form tokens, and the `rules check` / `rules eval` commands).
-//! - [`client_addr`]: the client address behind trusted proxies;
-//!   [`ratelimit`]: governor limits per address, admin lockout.
-//! - [`notify`]: email and webhook notifications of queued comments, and
-//!   the signed one-click decision links of the email.
-//! - [`cli`]: the command line; [`telemetry`]: logging; [`metrics`]:
-//!   `GET /metrics`.
+//! - [`domain`]: the core. The comment and its validated input, the
+//!   moderation steps, the spam rules, privacy (encryption, keyed hashes,
+//!   signed tokens), the sanitizer, and the ports the shells implement.
+//! - [`http`]: the HTTP shell: the public API and the embed
+//!   ([`http::api`]) beside the admin API and page ([`http::admin`]).
+//! - [`store`]: the store shell, sled.
+//! - [`notify`]: the notification shell, mail and webhooks.
+//! - [`config`], [`secrets`], [`telemetry`]: configuration, the secret
+//!   files of the data directory, logging.
+//! - [`startup`]: builds the core and the shells and runs the service;
+//!   [`cli`]: the command line, above everything.
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
-pub mod admin;
-pub mod api;
 pub mod cli;
-pub mod client_addr;
 pub mod config;
 pub mod domain;
-pub mod error;
-pub mod etag;
-pub mod intake;
-pub mod metrics;
+pub mod http;
 pub mod notify;
-pub mod ratelimit;
 pub mod secrets;
-pub mod server;
 pub mod startup;
-pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -10,6 +10,8 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use crate::domain::privacy::random_bytes;
+
 /// File name of the generated admin token, inside the data directory.
 pub const ADMIN_TOKEN_FILE: &str = "admin_token";
 /// File name of the 32-byte master key (hex), inside the data directory.
@@ -36,21 +38,22 @@ pub enum Error {
     },
     /// The operating system gave no random bytes.
     #[error("no randomness available: {0}")]
-    Random(String),
+    Random(#[from] getrandom::Error),
 }
 
-/// The admin token and whether this start generated it.
+/// The admin token as read or generated, and whether this start generated
+/// it.
 #[derive(Clone)]
-pub struct AdminToken {
+pub struct TokenFile {
     /// The token itself.
     pub token: String,
     /// True on the start that created it: the caller prints it once.
     pub generated: bool,
 }
 
-impl std::fmt::Debug for AdminToken {
+impl std::fmt::Debug for TokenFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AdminToken")
+        f.debug_struct("TokenFile")
             .field("generated", &self.generated)
             .finish_non_exhaustive()
     }
@@ -77,9 +80,9 @@ pub fn ensure_data_dir(dir: &Path) -> Result<(), Error> {
 ///
 /// # Errors
 /// [`Error`] when the file cannot be read or written.
-pub fn admin_token(data_dir: &Path, configured: Option<&str>) -> Result<AdminToken, Error> {
+pub fn admin_token(data_dir: &Path, configured: Option<&str>) -> Result<TokenFile, Error> {
     if let Some(token) = configured {
-        return Ok(AdminToken {
+        return Ok(TokenFile {
             token: token.trim().to_owned(),
             generated: false,
         });
@@ -93,14 +96,14 @@ pub fn admin_token(data_dir: &Path, configured: Option<&str>) -> Result<AdminTok
                 problem: "the token is shorter than 16 characters",
             });
         }
-        return Ok(AdminToken {
+        return Ok(TokenFile {
             token,
             generated: false,
         });
     }
     let token = hex::encode(random_bytes::<24>()?);
     write_new(&path, token.as_bytes())?;
-    Ok(AdminToken {
+    Ok(TokenFile {
         token,
         generated: true,
     })
@@ -123,16 +126,6 @@ pub fn master_key(data_dir: &Path) -> Result<[u8; 32], Error> {
     let key = random_bytes::<32>()?;
     write_new(&path, hex::encode(key).as_bytes())?;
     Ok(key)
-}
-
-/// Fills an array from the operating system's random source.
-///
-/// # Errors
-/// [`Error::Random`] when the OS refuses.
-pub fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
-    Ok(bytes)
 }
 
 fn read_existing(path: &Path) -> Result<Option<String>, Error> {

@@ -1,26 +1,37 @@
-//! Building the application from its configuration and running it until a
-//! stop signal: the composition root of the service.
+//! The composition root: builds the core and its shells from the
+//! configuration and runs the service until a stop signal. The one place
+//! that knows every module; nothing below it knows it.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use warp::Filter;
-use warp::filters::BoxedFilter;
-use warp::reply::{Reply, Response};
 
 use crate::config::Config;
-use crate::metrics::{self, Metrics};
-use crate::state::{self, AppState};
-use crate::{admin, api, error, server};
+use crate::domain::moderation::Moderator;
+use crate::domain::ports::{Notifications, StoreError};
+use crate::domain::privacy::Privacy;
+use crate::domain::rules::{self, RuleSet};
+use crate::http::auth::{TokenDigest, Tokens};
+use crate::http::{self, AppState};
+use crate::notify::Notifier;
+use crate::secrets;
+use crate::store::SledStore;
 
 /// Why the service could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Secrets or database.
+    /// A secret file could not be read or created.
     #[error(transparent)]
-    State(#[from] state::Error),
+    Secrets(#[from] secrets::Error),
+    /// The database could not be opened, or its final flush failed.
+    #[error("database: {0}")]
+    Store(#[source] StoreError),
+    /// A rule file is invalid.
+    #[error("spam rules: {0}")]
+    Rules(#[from] rules::Error),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -29,15 +40,56 @@ pub enum Error {
         /// The cause.
         source: std::io::Error,
     },
-    /// The final flush failed.
-    #[error("cannot flush the database at shutdown: {0}")]
-    Flush(#[from] crate::store::Error),
+}
+
+/// Everything a running service is made of, before it listens.
+#[derive(Debug)]
+pub struct Parts {
+    /// The HTTP shell's state (which holds the core).
+    pub state: AppState,
+    /// The notification queue, whose worker [`App::run_until`] starts.
+    pub notifier: Notifier,
+    /// The admin token, and whether this start generated it.
+    pub admin_token: secrets::TokenFile,
+}
+
+/// Creates the data directory and its secrets if needed, opens the
+/// database, and builds the core and the HTTP state.
+///
+/// # Errors
+/// [`Error`] when a secret, the database or the rules cannot be opened.
+pub fn build(config: Config) -> Result<Parts, Error> {
+    secrets::ensure_data_dir(&config.data_dir)?;
+    let admin_token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
+    let master = secrets::master_key(&config.data_dir)?;
+    let rules = RuleSet::load_dir(&config.rules_dir)?;
+    let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
+        .map_err(Error::Store)?;
+    let privacy = Arc::new(Privacy::new(&master));
+    let notifier = Notifier::new(&config);
+    let moderator = Moderator::new(
+        Arc::new(store),
+        Arc::new(notifier.clone()) as Arc<dyn Notifications>,
+        privacy,
+        rules,
+        config.moderation_settings(),
+    );
+    let tokens = Tokens {
+        admin: TokenDigest::new(&admin_token.token),
+        metrics: config.metrics_token.as_deref().map(TokenDigest::new),
+    };
+    let state = AppState::new(config, Arc::new(moderator), tokens);
+    Ok(Parts {
+        state,
+        notifier,
+        admin_token,
+    })
 }
 
 /// A built application with its socket bound, ready to run.
 #[derive(Debug)]
 pub struct App {
-    state: AppState,
+    parts: Parts,
     listener: TcpListener,
     addr: SocketAddr,
 }
@@ -49,13 +101,13 @@ impl App {
     /// [`Error`] naming what failed.
     pub async fn build(config: Config) -> Result<App, Error> {
         let listen = config.listen.clone();
-        let (state, token) = AppState::open(config)?;
-        if token.generated {
-            // Printed once, at the start that created it (DESIGN.md); it is
-            // kept in the data directory, mode 0600, for later starts.
+        let parts = build(config)?;
+        if parts.admin_token.generated {
+            // Printed once, at the start that created it; it is kept in the
+            // data directory, mode 0600, for later starts.
             tracing::info!(
-                admin_token = %token.token,
-                file = %state.config.data_dir.join(crate::secrets::ADMIN_TOKEN_FILE).display(),
+                admin_token = %parts.admin_token.token,
+                file = %parts.state.config.data_dir.join(secrets::ADMIN_TOKEN_FILE).display(),
                 "generated an admin token; it is shown only this once"
             );
         }
@@ -70,7 +122,7 @@ impl App {
             source,
         })?;
         Ok(App {
-            state,
+            parts,
             listener,
             addr,
         })
@@ -83,28 +135,46 @@ impl App {
 
     /// The shared state.
     pub fn state(&self) -> &AppState {
-        &self.state
+        &self.parts.state
     }
 
     /// Serves until `shutdown` resolves, lets requests finish, flushes.
     ///
     /// # Errors
-    /// [`Error::Flush`] when the final flush fails.
+    /// [`Error::Store`] when the final flush fails.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        let state = self.parts.state;
         tracing::info!(addr = %self.addr, "listening");
-        let timeout = Duration::from_secs(self.state.config.request_timeout_secs);
-        let reloader = tokio::spawn(reload_rules_on_sighup(self.state.clone()));
-        let pruner = self.state.limits.clone().map(|limits| {
+        let timeout = Duration::from_secs(state.config.request_timeout_secs);
+        let reloader = tokio::spawn(reload_rules_on_sighup(state.clone()));
+        let pruner = state.limits.clone().map(|limits| {
             tokio::spawn(async move {
-                let mut every = tokio::time::interval(crate::ratelimit::PRUNE_INTERVAL);
+                let mut every = tokio::time::interval(http::limits::PRUNE_INTERVAL);
                 loop {
                     every.tick().await;
                     limits.prune();
                 }
             })
         });
-        let notifier = self.spawn_notifier();
-        server::serve(self.listener, routes(self.state.clone()), timeout, shutdown).await;
+        let notifier = match self
+            .parts
+            .notifier
+            .worker(state.config.clone(), state.moderator.privacy().clone())
+        {
+            Ok(Some(worker)) => Some(tokio::spawn(worker.run())),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "notifications are off");
+                None
+            }
+        };
+        http::server::serve(
+            self.listener,
+            http::routes(state.clone()),
+            timeout,
+            shutdown,
+        )
+        .await;
         reloader.abort();
         if let Some(pruner) = pruner {
             pruner.abort();
@@ -114,66 +184,10 @@ impl App {
             // and wait in the queue of the admin page.
             notifier.abort();
         }
-        self.state.store.flush().await?;
+        state.store().flush().await.map_err(Error::Store)?;
         tracing::info!("stopped; database flushed");
         Ok(())
     }
-}
-
-impl App {
-    /// Starts the notification worker when email or a webhook is set up.
-    fn spawn_notifier(&self) -> Option<tokio::task::JoinHandle<()>> {
-        match self
-            .state
-            .notifier
-            .worker(self.state.config.clone(), self.state.privacy.clone())
-        {
-            Ok(Some(worker)) => Some(tokio::spawn(worker.run())),
-            Ok(None) => None,
-            Err(e) => {
-                tracing::error!(error = %e, "notifications are off");
-                None
-            }
-        }
-    }
-}
-
-/// Every route, with JSON errors and request logs; the one root.
-pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
-    let counters = state.metrics.clone();
-    api::routes(state.clone())
-        .or(admin::routes(state.clone()))
-        .or(metrics::routes(state))
-        .recover(error::handle_rejection)
-        .with(warp::log::custom(move |info| log_request(&counters, info)))
-        .map(Reply::into_response)
-        .boxed()
-}
-
-/// One structured line per request: method, route, path, status, latency,
-/// also counted in the metrics. Never the query string, the body or a
-/// header, which may carry private data.
-fn log_request(metrics: &Metrics, info: warp::log::Info<'_>) {
-    let route = metrics::route_label(info.path());
-    metrics.request(
-        route,
-        info.method().as_str(),
-        info.status().as_u16(),
-        info.elapsed(),
-    );
-    tracing::info!(
-        method = %info.method(),
-        route,
-        // A decision link's token is a credential: keep it out of the log.
-        path = if info.path().starts_with("/admin/decide/") {
-            "/admin/decide/[token]"
-        } else {
-            info.path()
-        },
-        status = info.status().as_u16(),
-        latency_us = u64::try_from(info.elapsed().as_micros()).unwrap_or(u64::MAX),
-        "request"
-    );
 }
 
 /// Reloads the spam rules on every SIGHUP; a bad file keeps the old rules
@@ -190,7 +204,8 @@ async fn reload_rules_on_sighup(state: AppState) {
     while hangup.recv().await.is_some() {
         tracing::info!("SIGHUP: reloading the spam rules");
         // The outcome is logged by reload_rules.
-        let _ = state.reload_rules();
+        let reloaded = state.moderator.reload_rules();
+        state.metrics.rules_reloaded(reloaded.is_ok());
     }
 }
 

@@ -81,7 +81,7 @@ fn env_value(
         key: key.to_owned(),
     };
     // Optional keys are absent from the serialized defaults.
-    const OPTIONAL_STRINGS: &[&str] = &["admin_token"];
+    const OPTIONAL_STRINGS: &[&str] = &["admin_token", "metrics_token"];
     let Some(default) = defaults.get(key) else {
         return if OPTIONAL_STRINGS.contains(&key) {
             Ok(toml::Value::String(raw.to_owned()))

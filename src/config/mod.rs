@@ -9,27 +9,22 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::AuthorName;
+use crate::domain::moderation::Settings;
+
 mod load;
+mod notifications;
+
+pub use crate::domain::moderation::ModerationMode;
+pub use notifications::{parse_mailbox, parse_recipients};
 
 /// Prefix of every environment variable that overrides a configuration key.
 pub const ENV_PREFIX: &str = "MODERATO_";
-
-/// How comments that the spam rules accept are published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModerationMode {
-    /// Every comment waits for the author; rule spam goes to `spam`.
-    All,
-    /// Accepted comments go live only for commenters with an earlier
-    /// approved comment (WordPress's default).
-    FirstTime,
-    /// Every comment the rules accept goes live at once.
-    Rules,
-}
 
 /// How the SMTP connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +50,9 @@ pub struct Config {
     pub rules_dir: PathBuf,
     /// Admin bearer token; generated into the data directory when unset.
     pub admin_token: Option<String>,
+    /// A bearer token that opens `GET /metrics` and nothing else, for a
+    /// Prometheus scraper; unset, only the admin token opens it.
+    pub metrics_token: Option<String>,
     /// Origins allowed to call the public API from a browser (CORS) and to
     /// receive a form post's redirect; empty allows every origin.
     pub allowed_origins: Vec<String>,
@@ -123,6 +121,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             rules_dir: PathBuf::from("./rules"),
             admin_token: None,
+            metrics_token: None,
             allowed_origins: Vec::new(),
             moderation: ModerationMode::FirstTime,
             trusted_proxies: Vec::new(),
@@ -165,6 +164,10 @@ impl fmt::Debug for Config {
             .field(
                 "admin_token",
                 &self.admin_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "[redacted]"),
             )
             .field("allowed_origins", &self.allowed_origins)
             .field("moderation", &self.moderation)
@@ -255,10 +258,21 @@ impl Config {
                 "expected an address and port such as 127.0.0.1:8080",
             );
         }
-        if let Some(token) = &self.admin_token
-            && token.trim().len() < 16
-        {
-            return invalid("admin_token", "must be at least 16 characters");
+        for (key, token) in [
+            ("admin_token", &self.admin_token),
+            ("metrics_token", &self.metrics_token),
+        ] {
+            if let Some(token) = token
+                && token.trim().len() < 16
+            {
+                return invalid(key, "must be at least 16 characters");
+            }
+        }
+        if self.metrics_token.is_some() && self.metrics_token == self.admin_token {
+            return invalid(
+                "metrics_token",
+                "must differ from admin_token (it opens /metrics only)",
+            );
         }
         for origin in &self.allowed_origins {
             let ok = url::Url::parse(origin).is_ok_and(|u| {
@@ -274,15 +288,8 @@ impl Config {
                 );
             }
         }
-        let author_name = self.author_name.trim();
-        if author_name.is_empty()
-            || author_name.chars().count() > crate::domain::MAX_AUTHOR_CHARS
-            || author_name.chars().any(char::is_control)
-        {
-            return invalid(
-                "author_name",
-                "must be 1 to 100 characters, without control characters",
-            );
+        if let Err(problem) = AuthorName::parse(&self.author_name) {
+            return invalid("author_name", &problem);
         }
         let positive = [
             ("rate_post_burst", u64::from(self.rate_post_burst)),
@@ -306,8 +313,31 @@ impl Config {
                 return invalid(key, "must be greater than 0");
             }
         }
-        crate::notify::validate_config(self)
-            .map_err(|(key, problem)| Error::Invalid { key, problem })
+        notifications::validate(self).map_err(|(key, problem)| Error::Invalid { key, problem })
+    }
+
+    /// The settings of the moderation steps.
+    pub fn moderation_settings(&self) -> Settings {
+        Settings {
+            mode: self.moderation,
+            max_pending: self.max_pending,
+            // validate() checked it; the default name stands in otherwise.
+            author_name: AuthorName::parse(&self.author_name)
+                .or_else(|_| AuthorName::parse("Author"))
+                .expect("\"Author\" is a valid name"),
+            rules_dir: self.rules_dir.clone(),
+            link_ttl: self.link_ttl(),
+        }
+    }
+
+    /// How long a decision link in an email stays valid.
+    pub fn link_ttl(&self) -> Duration {
+        Duration::from_secs(self.link_ttl_hours.saturating_mul(3600))
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_base_url(&self) -> &str {
+        self.public_url.trim_end_matches('/')
     }
 
     /// The parsed listen address (validated by [`Config::validate`]).

@@ -73,6 +73,61 @@ impl fmt::Display for Status {
     }
 }
 
+/// What the author decides about a comment: the three ways out of the
+/// queue. Parsed from its URL and JSON name (`approve`, `reject`, `spam`)
+/// here only, whichever route it comes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decision {
+    /// Publish.
+    Approve,
+    /// Decline (off-topic, unkind: not spam).
+    Reject,
+    /// Mark as spam.
+    Spam,
+}
+
+impl Decision {
+    /// Every decision, in the order emails and pages list them.
+    pub const ALL: [Decision; 3] = [Decision::Approve, Decision::Reject, Decision::Spam];
+
+    /// The status the comment moves to.
+    pub fn status(self) -> Status {
+        match self {
+            Decision::Approve => Status::Approved,
+            Decision::Reject => Status::Rejected,
+            Decision::Spam => Status::Spam,
+        }
+    }
+
+    /// The name in URLs and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+            Decision::Spam => "spam",
+        }
+    }
+
+    /// The verb, for pages and emails.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Decision::Approve => "Approve",
+            Decision::Reject => "Reject",
+            Decision::Spam => "Mark as spam",
+        }
+    }
+}
+
+impl FromStr for Decision {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Decision, ()> {
+        Decision::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or(())
+    }
+}
+
 /// A comment id: a ULID, so ids sort by creation time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CommentId(pub ulid::Ulid);
@@ -237,19 +292,6 @@ pub enum Via {
     /// kept readable rather than making the whole comment undecodable.
     #[serde(other)]
     Unknown,
-}
-
-impl Via {
-    /// The name stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Via::Admin => "admin",
-            Via::Bulk => "bulk",
-            Via::Reply => "reply",
-            Via::EmailLink => "email-link",
-            Via::Unknown => "unknown",
-        }
-    }
 }
 
 impl Comment {

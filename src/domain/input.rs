@@ -1,9 +1,11 @@
-//! Validated domain types: a comment is only a `NewComment` once every
-//! field has been checked ("parse, don't validate").
+//! Validated input: a comment is only a `NewComment` once every field has
+//! been checked ("parse, don't validate"), and each field's rule is written
+//! once, in its newtype ([`AuthorName`], [`EmailAddress`], [`Website`],
+//! [`CommentText`]), whichever path the text arrives by: a reader's post, an
+//! edit, the author's reply, an import, the configured author name.
 //!
-//! Every rule of DESIGN.md's `POST /api/comments` lives here, and every
-//! invalid field is reported at once, in words a reader understands. Nothing
-//! here touches HTTP or storage.
+//! Every invalid field is reported at once, in words a reader understands.
+//! Nothing here touches HTTP or storage.
 
 use std::collections::BTreeMap;
 
@@ -36,20 +38,19 @@ pub type Fields = BTreeMap<String, FieldValue>;
 /// Invalid fields by name, with a message for the reader.
 pub type FieldErrors = BTreeMap<&'static str, String>;
 
-
 /// A comment whose every field is valid; not yet sanitized or stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewComment {
     /// The thread.
     pub page: PageId,
-    /// Display name, trimmed.
-    pub author: String,
-    /// Email address, trimmed (not lowercased: shown to the author as typed).
-    pub email: String,
-    /// Website, http or https.
-    pub url: Option<String>,
-    /// The comment text as typed, trimmed.
-    pub text: String,
+    /// Display name.
+    pub author: AuthorName,
+    /// Email address.
+    pub email: EmailAddress,
+    /// Website.
+    pub url: Option<Website>,
+    /// The comment text.
+    pub text: CommentText,
     /// The comment this one replies to.
     pub parent: Option<CommentId>,
 }
@@ -67,14 +68,14 @@ impl NewComment {
                 .ok()
         });
         let author = text_field(fields, "author", &mut errors)
-            .and_then(|raw| check(&mut errors, "author", parse_author(raw)));
+            .and_then(|raw| check(&mut errors, "author", AuthorName::parse(raw)));
         let email = text_field(fields, "email", &mut errors)
-            .and_then(|raw| check(&mut errors, "email", parse_email(raw)));
+            .and_then(|raw| check(&mut errors, "email", EmailAddress::parse(raw)));
         let url = text_field(fields, "url", &mut errors)
-            .and_then(|raw| check(&mut errors, "url", parse_url(raw)))
+            .and_then(|raw| check(&mut errors, "url", Website::parse(raw)))
             .flatten();
         let text = text_field(fields, "comment", &mut errors)
-            .and_then(|raw| check(&mut errors, "comment", parse_comment(raw)));
+            .and_then(|raw| check(&mut errors, "comment", CommentText::parse(raw)));
         let parent = text_field(fields, "parent", &mut errors)
             .and_then(|raw| check(&mut errors, "parent", parse_parent(raw)))
             .flatten();
@@ -127,118 +128,189 @@ fn check<T>(errors: &mut FieldErrors, name: &'static str, result: Result<T, Stri
     result.map_err(|e| errors.insert(name, e)).ok()
 }
 
-fn parse_author(raw: &str) -> Result<String, String> {
-    let author = raw.trim();
-    if author.is_empty() {
-        return Err("Please enter your name.".into());
-    }
-    if author.chars().count() > MAX_AUTHOR_CHARS {
-        return Err(format!(
-            "Your name must be at most {MAX_AUTHOR_CHARS} characters."
-        ));
-    }
-    if author.chars().any(char::is_control) {
-        return Err("Your name must not contain control characters.".into());
-    }
-    Ok(author.to_owned())
+/// Declares a validated text newtype: the rule is its `parse`.
+macro_rules! text_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
-/// A pragmatic syntax check: what a reader can mistype, not all of RFC 5322.
-/// Trims and checks an email address; the message is for the reader.
-///
-/// # Errors
-/// Why it is not an address.
-pub fn parse_email(raw: &str) -> Result<String, String> {
-    let email = raw.trim();
-    let invalid = || Err("Please enter a valid email address, such as name@example.org.".into());
-    if email.is_empty() {
-        return Err("Please enter your email address.".into());
+text_newtype!(
+    /// A display name: trimmed, 1 to [`MAX_AUTHOR_CHARS`] characters, no
+    /// control characters.
+    AuthorName
+);
+text_newtype!(
+    /// An email address, trimmed and syntax-checked; not lowercased, since
+    /// the author sees it as the reader typed it.
+    EmailAddress
+);
+text_newtype!(
+    /// A website: an http or https URL without credentials.
+    Website
+);
+text_newtype!(
+    /// A comment's text as typed: trimmed, 1 to [`MAX_COMMENT_CHARS`]
+    /// characters, no control characters but newlines and tabs, `\r\n`
+    /// folded to `\n`.
+    CommentText
+);
+
+impl AuthorName {
+    /// Checks a name.
+    ///
+    /// # Errors
+    /// Why it is not one, in words for the reader.
+    pub fn parse(raw: &str) -> Result<AuthorName, String> {
+        let author = raw.trim();
+        if author.is_empty() {
+            return Err("Please enter your name.".into());
+        }
+        if author.chars().count() > MAX_AUTHOR_CHARS {
+            return Err(format!(
+                "Your name must be at most {MAX_AUTHOR_CHARS} characters."
+            ));
+        }
+        if author.chars().any(char::is_control) {
+            return Err("Your name must not contain control characters.".into());
+        }
+        Ok(AuthorName(author.to_owned()))
     }
-    if email.len() > MAX_EMAIL_LEN {
-        return Err(format!(
-            "The email address must be at most {MAX_EMAIL_LEN} characters."
-        ));
-    }
-    let Some((local, domain)) = email.rsplit_once('@') else {
-        return invalid();
-    };
-    let bad_char = |c: char| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"@".contains(c);
-    if local.is_empty() || local.len() > 64 || local.chars().any(bad_char) {
-        return invalid();
-    }
-    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
-        return invalid();
-    }
-    let labels: Vec<&str> = domain.split('.').collect();
-    let label_ok = |label: &&str| {
-        !label.is_empty()
-            && label.len() <= 63
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-    };
-    if labels.len() < 2 || !labels.iter().all(label_ok) {
-        return invalid();
-    }
-    Ok(email.to_owned())
 }
 
-/// The website field: optional; a bare `example.org` gets `https://`, as a
-/// reader means it; anything but http(s) is refused.
-fn parse_url(raw: &str) -> Result<Option<String>, String> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Ok(None);
+impl EmailAddress {
+    /// A pragmatic syntax check: what a reader can mistype, not all of RFC
+    /// 5322.
+    ///
+    /// # Errors
+    /// Why it is not an address, in words for the reader.
+    pub fn parse(raw: &str) -> Result<EmailAddress, String> {
+        let email = raw.trim();
+        let invalid =
+            || Err("Please enter a valid email address, such as name@example.org.".into());
+        if email.is_empty() {
+            return Err("Please enter your email address.".into());
+        }
+        if email.len() > MAX_EMAIL_LEN {
+            return Err(format!(
+                "The email address must be at most {MAX_EMAIL_LEN} characters."
+            ));
+        }
+        let Some((local, domain)) = email.rsplit_once('@') else {
+            return invalid();
+        };
+        let bad_char =
+            |c: char| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"@".contains(c);
+        if local.is_empty() || local.len() > 64 || local.chars().any(bad_char) {
+            return invalid();
+        }
+        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+            return invalid();
+        }
+        let labels: Vec<&str> = domain.split('.').collect();
+        let label_ok = |label: &&str| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        };
+        if labels.len() < 2 || !labels.iter().all(label_ok) {
+            return invalid();
+        }
+        Ok(EmailAddress(email.to_owned()))
     }
-    if trimmed.len() > MAX_URL_LEN {
-        return Err(format!(
-            "The website address must be at most {MAX_URL_LEN} characters."
-        ));
-    }
-    // `javascript:x` and `http://x` name a scheme; `example.org` and
-    // `example.org:8080/x` do not (a dot comes before the first colon).
-    let has_scheme = trimmed
-        .split_once(':')
-        .is_some_and(|(scheme, _)| !scheme.is_empty() && !scheme.contains('.'));
-    let with_scheme = if has_scheme {
-        trimmed.to_owned()
-    } else {
-        format!("https://{trimmed}")
-    };
-    let invalid = || "The website must be an http:// or https:// address.".to_owned();
-    let url = url::Url::parse(&with_scheme).map_err(|_| invalid())?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid());
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid());
-    }
-    let url = url.to_string();
-    if url.len() > MAX_URL_LEN {
-        return Err(format!(
-            "The website address must be at most {MAX_URL_LEN} characters."
-        ));
-    }
-    Ok(Some(url))
 }
 
-fn parse_comment(raw: &str) -> Result<String, String> {
-    let text = raw.trim();
-    if text.is_empty() {
-        return Err("Please type a comment.".into());
+impl Website {
+    /// The website field: optional (`None` when blank); a bare
+    /// `example.org` gets `https://`, as a reader means it; anything but
+    /// http(s) is refused.
+    ///
+    /// # Errors
+    /// Why it is not a website, in words for the reader.
+    pub fn parse(raw: &str) -> Result<Option<Website>, String> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Ok(None);
+        }
+        if trimmed.len() > MAX_URL_LEN {
+            return Err(format!(
+                "The website address must be at most {MAX_URL_LEN} characters."
+            ));
+        }
+        // `javascript:x` and `http://x` name a scheme; `example.org` and
+        // `example.org:8080/x` do not (a dot comes before the first colon).
+        let has_scheme = trimmed
+            .split_once(':')
+            .is_some_and(|(scheme, _)| !scheme.is_empty() && !scheme.contains('.'));
+        let with_scheme = if has_scheme {
+            trimmed.to_owned()
+        } else {
+            format!("https://{trimmed}")
+        };
+        let invalid = || "The website must be an http:// or https:// address.".to_owned();
+        let url = url::Url::parse(&with_scheme).map_err(|_| invalid())?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+            return Err(invalid());
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid());
+        }
+        let url = url.to_string();
+        if url.len() > MAX_URL_LEN {
+            return Err(format!(
+                "The website address must be at most {MAX_URL_LEN} characters."
+            ));
+        }
+        Ok(Some(Website(url)))
     }
-    if text.chars().count() > MAX_COMMENT_CHARS {
-        return Err(format!(
-            "Your comment must be at most {MAX_COMMENT_CHARS} characters."
-        ));
+}
+
+impl CommentText {
+    /// Checks a comment's text.
+    ///
+    /// # Errors
+    /// Why it cannot be a comment, in words for the reader.
+    pub fn parse(raw: &str) -> Result<CommentText, String> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Err("Please type a comment.".into());
+        }
+        if text.chars().count() > MAX_COMMENT_CHARS {
+            return Err(format!(
+                "Your comment must be at most {MAX_COMMENT_CHARS} characters."
+            ));
+        }
+        if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err("Your comment must not contain control characters.".into());
+        }
+        Ok(CommentText(text.replace("\r\n", "\n")))
     }
-    if text
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err("Your comment must not contain control characters.".into());
-    }
-    Ok(text.replace("\r\n", "\n"))
 }
 
 fn parse_parent(raw: &str) -> Result<Option<CommentId>, String> {
@@ -274,8 +346,8 @@ mod tests {
     #[test]
     fn a_valid_comment_parses_trimmed() {
         let comment = NewComment::parse(&valid()).expect("valid");
-        assert_eq!(comment.author, "Ann");
-        assert_eq!(comment.text, "Thank you.\nIt helped.");
+        assert_eq!(comment.author.as_str(), "Ann");
+        assert_eq!(comment.text.as_str(), "Thank you.\nIt helped.");
         assert_eq!(comment.url, None);
         assert_eq!(comment.parent, None);
     }
@@ -343,7 +415,10 @@ mod tests {
         ];
         for (raw, expected) in cases {
             assert_eq!(
-                parse_url(raw).expect(raw).as_deref(),
+                Website::parse(raw)
+                    .expect(raw)
+                    .as_ref()
+                    .map(Website::as_str),
                 expected,
                 "url {raw:?}"
             );

@@ -3,20 +3,29 @@
 //! ([`crate::http`], [`crate::store`], [`crate::notify`], [`crate::cli`])
 //! depend on it, never the other way round (ARCHITECTURE.md).
 //!
-//! - [`comment`]: the comment as stored, its id, page, status and audit trail.
+//! - [`comment`]: the comment as stored, its id, page, status, the author's
+//!   decisions and the audit trail; [`public`]: what readers may see of it.
 //! - [`input`]: a reader's submitted fields, validated into a [`NewComment`].
+//! - [`moderation`]: the steps (intake, decisions, replies, imports,
+//!   erasure) over the [`ports`] the shells implement.
 //! - [`rules`]: the spam rules engine.
 //! - [`privacy`]: email encryption, keyed hashes and signed tokens.
 //! - [`sanitize`]: a comment's text turned into safe HTML.
 
 pub mod comment;
 pub mod input;
+pub mod moderation;
+pub mod ports;
 pub mod privacy;
+pub mod public;
 pub mod rules;
 pub mod sanitize;
 
-pub use comment::{Comment, CommentId, MAX_PAGE_CHARS, PageId, Status, StatusChange, Via, now_millis};
-pub use input::{
-    FieldErrors, FieldValue, Fields, MAX_AUTHOR_CHARS, MAX_COMMENT_CHARS, MAX_EMAIL_LEN,
-    MAX_URL_LEN, NewComment, parse_email,
+pub use comment::{
+    Comment, CommentId, Decision, MAX_PAGE_CHARS, PageId, Status, StatusChange, Via, now_millis,
 };
+pub use input::{
+    AuthorName, CommentText, EmailAddress, FieldErrors, FieldValue, Fields, MAX_AUTHOR_CHARS,
+    MAX_COMMENT_CHARS, MAX_EMAIL_LEN, MAX_URL_LEN, NewComment, Website,
+};
+pub use public::{PublicComment, format_time};

@@ -4,20 +4,17 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, Mailboxes};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::links::{Decision, LinkSigner};
-use super::{Error, Failure, base_url};
-use crate::api::format_time;
-use crate::config::{Config, SmtpSecurity};
-use crate::domain::Status;
-use crate::domain::privacy::Privacy;
-use crate::domain::Comment;
+use super::{Error, Failure};
+use crate::config::{Config, SmtpSecurity, parse_mailbox, parse_recipients};
+use crate::domain::privacy::{LinkSigner, Privacy};
+use crate::domain::{Comment, Decision, Status, format_time};
 
 /// How long one SMTP conversation may take.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -42,30 +39,6 @@ impl std::fmt::Debug for Mailer {
             .field("to", &self.to.len())
             .finish_non_exhaustive()
     }
-}
-
-/// Parses one address (`a@b.c` or `Name <a@b.c>`).
-///
-/// # Errors
-/// A message saying why it is not an address.
-pub fn parse_mailbox(raw: &str) -> Result<Mailbox, String> {
-    raw.trim()
-        .parse::<Mailbox>()
-        .map_err(|e| format!("`{raw}` is not an email address ({e})"))
-}
-
-/// Parses a comma-separated list of at least one address.
-///
-/// # Errors
-/// A message naming the address that is not one.
-pub fn parse_recipients(raw: &str) -> Result<Vec<Mailbox>, String> {
-    if raw.trim().is_empty() {
-        return Err("expected at least one email address".into());
-    }
-    let parsed: Mailboxes = raw
-        .parse()
-        .map_err(|e| format!("`{raw}` is not a list of email addresses ({e})"))?;
-    Ok(parsed.into_iter().collect())
 }
 
 impl Mailer {
@@ -106,16 +79,13 @@ impl Mailer {
             transport: builder.build(),
             from: parse_mailbox(&config.smtp_from).map_err(Error::Mail)?,
             to: parse_recipients(&config.smtp_to).map_err(Error::Mail)?,
-            base_url: base_url(config).to_owned(),
+            base_url: config.public_base_url().to_owned(),
             host: public_host.unwrap_or_else(|| "localhost".into()),
             blog_origin: match config.allowed_origins.as_slice() {
                 [one] => Some(one.trim_end_matches('/').to_owned()),
                 _ => None,
             },
-            signer: LinkSigner::new(
-                privacy.decision_link_key(),
-                Duration::from_secs(config.link_ttl_hours.saturating_mul(3600)),
-            ),
+            signer: privacy.link_signer(config.link_ttl()),
             privacy: privacy.clone(),
         })
     }
@@ -209,21 +179,20 @@ impl Mailer {
         );
         let mut expires = 0;
         for decision in Decision::ALL {
-            let token = self.signer.sign(comment.id, decision, now);
-            if let Some(e) = token.split('.').nth(2).and_then(|e| e.parse::<i64>().ok()) {
-                expires = e;
-            }
+            let link = self.signer.sign(comment.id, decision, now);
+            expires = link.expires;
             body.push_str(&format!(
-                "{:<14}{}/admin/decide/{token}\n",
+                "{:<14}{}/admin/decide/{}\n",
                 format!("{}:", decision.verb()),
-                self.base_url
+                self.base_url,
+                link.token
             ));
         }
         body.push_str(&format!(
             "\nEach link opens a confirmation page; nothing changes until you press its button.\n\
              The links work once and expire at {}.\n\
              This email contains the reader's address: please do not forward it.\n",
-            format_time(expires.saturating_mul(1000)),
+            format_time(i64::try_from(expires.saturating_mul(1000)).unwrap_or(i64::MAX)),
         ));
         body
     }

@@ -5,17 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
-use sha2::Sha256;
 
 use super::{Error, Failure};
-use crate::api::PublicComment;
 use crate::config::Config;
-use crate::domain::Status;
-use crate::domain::privacy::Privacy;
-use crate::domain::Comment;
+use crate::domain::privacy::{Privacy, hmac_sha256};
 use crate::domain::rules::Hit;
+use crate::domain::{Comment, PublicComment, Status};
 
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "x-moderato-signature";
@@ -74,11 +70,7 @@ impl std::fmt::Debug for Webhook {
 
 /// `sha256=<hex>` of `body` under `secret`: what the header carries.
 pub fn signature(secret: &[u8], body: &[u8]) -> String {
-    // HMAC takes keys of any length; this cannot fail.
-    let mut mac =
-        <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    format!("sha256={}", hex::encode(hmac_sha256(secret, &[body])))
 }
 
 impl Webhook {

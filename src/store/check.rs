@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
-use super::{Comment, Error, Store, decode, keys};
+use super::{Comment, Error, SledStore, decode, keys};
 use crate::domain::CommentId;
 
 /// Kinds of mismatch.
@@ -121,7 +121,7 @@ impl fmt::Display for Report {
 /// only the application holds).
 pub type Fingerprinter<'a> = &'a dyn Fn(&Comment) -> [u8; 32];
 
-impl Store {
+impl SledStore {
     /// Verifies every index tree against the comments tree; changes nothing.
     ///
     /// # Errors
@@ -351,8 +351,8 @@ mod tests {
         print
     }
 
-    async fn store_with(n: u8) -> (Store, Vec<Comment>) {
-        let store = Store::temporary().expect("store");
+    async fn store_with(n: u8) -> (SledStore, Vec<Comment>) {
+        let store = SledStore::temporary().expect("store");
         let mut comments = Vec::new();
         for i in 0..n {
             let c = comment(i, if i % 2 == 0 { "/a/" } else { "/b/" });

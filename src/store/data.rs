@@ -5,28 +5,46 @@ use sled::Transactional;
 use sled::transaction::ConflictableTransactionError;
 
 use super::{
-    Comment, Error, Fingerprints, Store, decode, encode, flatten, index_insert, index_remove, keys,
-    now_millis,
+    Comment, Error, Fingerprints, SledStore, decode, encode, flatten, index_insert, index_remove,
+    keys, now_millis,
 };
+use crate::domain::CommentId;
+use crate::domain::ports::Fingerprinter;
 use crate::domain::privacy::EmailKey;
 
-/// MAC of a used decision link -> when it was used (ms, big-endian).
-const USED_LINKS: &str = "used_links";
-
-impl Store {
-    /// Every comment, oldest first. Decoding errors are yielded, not hidden.
-    pub fn all_comments(&self) -> impl Iterator<Item = Result<Comment, Error>> + Send + use<> {
-        self.comments.iter().map(|entry| {
+impl SledStore {
+    /// Every comment, oldest first, `limit` at a time after `after`. A
+    /// comment that cannot be decoded is an error naming its id, not hidden.
+    ///
+    /// # Errors
+    /// A database or decoding error.
+    pub fn comments_after(
+        &self,
+        after: Option<CommentId>,
+        limit: usize,
+    ) -> Result<Vec<Comment>, Error> {
+        let range = match after {
+            Some(id) => self.comments.range((
+                std::ops::Bound::Excluded(id.to_bytes().to_vec()),
+                std::ops::Bound::Unbounded,
+            )),
+            None => self.comments.iter(),
+        };
+        let mut comments = Vec::with_capacity(limit.min(1024));
+        for entry in range.take(limit) {
             let (key, value) = entry?;
-            decode(&value).map_err(|e| match e {
-                Error::Corrupt { message, .. } => Error::Corrupt {
-                    id: keys::id_suffix(&key)
-                        .map_or_else(|| hex::encode(&key), |id| id.to_string()),
-                    message,
-                },
-                other => other,
-            })
-        })
+            comments.push(
+                decode(&value).map_err(|e| match e {
+                    Error::Corrupt { message, .. } => Error::Corrupt {
+                        id: keys::id_suffix(&key)
+                            .map_or_else(|| hex::encode(&key), |id| id.to_string()),
+                        message,
+                    },
+                    other => other,
+                })?,
+            );
+        }
+        Ok(comments)
     }
 
     /// Stores an imported comment as it is (id, status and times kept) with
@@ -84,7 +102,7 @@ impl Store {
     pub async fn erase_commenter(
         &self,
         email: EmailKey,
-        fingerprint: impl Fn(&Comment) -> [u8; 32],
+        fingerprint: &Fingerprinter,
     ) -> Result<usize, Error> {
         let mut ids = Vec::new();
         for entry in self.by_email.scan_prefix(email.0) {
@@ -136,8 +154,8 @@ impl Store {
     /// # Errors
     /// A database error.
     pub async fn claim_link(&self, mac: &[u8; 32]) -> Result<bool, Error> {
-        let used = self.db.open_tree(USED_LINKS)?;
-        let won = used
+        let won = self
+            .used_links
             .compare_and_swap(
                 mac,
                 None as Option<&[u8]>,
@@ -155,7 +173,7 @@ impl Store {
     /// # Errors
     /// A database error.
     pub fn release_link(&self, mac: &[u8; 32]) -> Result<(), Error> {
-        self.db.open_tree(USED_LINKS)?.remove(mac)?;
+        self.used_links.remove(mac)?;
         Ok(())
     }
 
@@ -164,20 +182,6 @@ impl Store {
     /// # Errors
     /// A database error.
     pub fn link_used(&self, mac: &[u8; 32]) -> Result<bool, Error> {
-        Ok(self.db.open_tree(USED_LINKS)?.contains_key(mac)?)
-    }
-
-    /// Number of `by_email` entries of one commenter (tests check that an
-    /// erasure leaves none behind).
-    ///
-    /// # Errors
-    /// A database error.
-    pub fn email_index_len(&self, email: EmailKey) -> Result<usize, Error> {
-        let mut n = 0;
-        for entry in self.by_email.scan_prefix(email.0) {
-            entry?;
-            n += 1;
-        }
-        Ok(n)
+        Ok(self.used_links.contains_key(mac)?)
     }
 }

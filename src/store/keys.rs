@@ -2,8 +2,8 @@
 //! comment id's 16 big-endian bytes (a ULID), so a prefix scan returns a
 //! page, a status or a commenter's comments oldest first.
 
-use crate::domain::{CommentId, Status};
 use crate::domain::privacy::EmailKey;
+use crate::domain::{CommentId, Status};
 
 /// id -> JSON [`super::Comment`].
 pub const COMMENTS: &str = "comments";
@@ -20,6 +20,9 @@ pub const FINGERPRINTS: &str = "fingerprints";
 /// keyed hash of normalized text -> when it was last stored (ms, big-endian),
 /// for the `duplicate` spam rule (the same text from anyone).
 pub const TEXT_SEEN: &str = "text_seen";
+/// MAC of a used decision link -> when it was used (ms, big-endian): a
+/// link works once.
+pub const USED_LINKS: &str = "used_links";
 
 /// One byte per status, used inside index keys.
 pub fn status_tag(status: Status) -> u8 {

@@ -1,5 +1,7 @@
-//! The moderation queue in sled: one tree of comments keyed by id, and
-//! index trees kept consistent with it in one transaction per change.
+//! The store shell: the core's [`Store`](crate::domain::ports::Store) port
+//! on sled, one tree of comments keyed by id and index trees kept
+//! consistent with it in one transaction per change (ARCHITECTURE.md,
+//! "Storage layout").
 //!
 //! No `sled::` type leaves this module, and values are serde-encoded only
 //! here. Every write method waits for its flush before it returns, so a
@@ -9,64 +11,33 @@
 mod check;
 pub mod commit;
 mod data;
+mod generations;
 mod keys;
+mod port;
 mod read;
 mod reply;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, abort};
 
+use crate::domain::ports::{Fingerprints, StoreError as Error, Transition};
 use crate::domain::rules::History;
 use crate::domain::{Comment, CommentId, Status, Via, now_millis};
 
 pub use check::{Problem, Report};
-pub use read::Listing;
 
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// sled failed (I/O, corruption).
-    #[error("database error: {0}")]
-    Sled(#[from] sled::Error),
-    /// A stored value could not be decoded.
-    #[error("stored comment {id} cannot be decoded: {message}")]
-    Corrupt {
-        /// The key, as text.
-        id: String,
-        /// serde's message.
-        message: String,
-    },
-    /// The parent is missing, not approved, or on another page.
-    #[error("the parent comment is not an approved comment of this page")]
-    InvalidParent,
-    /// The same commenter already posted the same text on this page.
-    #[error("the same comment is already stored")]
-    Duplicate,
-    /// The comment replied to does not exist.
-    #[error("the parent comment does not exist")]
-    ParentNotFound,
-    /// The comment replied to is rejected or spam.
-    #[error("the parent comment is {0}")]
-    ParentClosed(Status),
+impl From<sled::Error> for Error {
+    fn from(e: sled::Error) -> Error {
+        Error::Backend(Box::new(e))
+    }
 }
 
-/// Keyed hashes of a new comment's text, computed by the caller (the store
-/// holds no key): they let the store refuse duplicates in the same
-/// transaction that stores the comment.
-#[derive(Debug, Clone, Copy)]
-pub struct Fingerprints {
-    /// Commenter + page + normalized text.
-    pub commenter_text: [u8; 32],
-    /// Normalized text alone.
-    pub text: [u8; 32],
-}
-
-/// Handle to the database; cloning is cheap (sled trees and one `Arc`).
+/// The sled database; cloning is cheap (sled trees and a few `Arc`s).
 #[derive(Clone, Debug)]
-pub struct Store {
+pub struct SledStore {
     db: sled::Db,
     comments: sled::Tree,
     by_status: sled::Tree,
@@ -78,51 +49,50 @@ pub struct Store {
     /// not scan an index on every request. Counted at open, then updated
     /// after each committed change.
     counts: Arc<[AtomicU64; 4]>,
-    /// Monotonic ULIDs: ids created in the same millisecond still sort in
-    /// creation order, so "oldest first" and cursors are exact.
-    ids: Arc<Mutex<ulid::Generator>>,
     /// One flusher shared by every write (see [`commit`]).
     commit: commit::GroupCommit,
     /// Bumped after every change to a page's approved comments, so the
     /// read cache knows when a page's JSON is stale.
-    generations: Arc<commit::PageGenerations>,
+    generations: Arc<generations::PageGenerations>,
+    /// Decision links used once (see [`keys::USED_LINKS`]).
+    used_links: sled::Tree,
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<Error>>;
 
-impl Store {
+impl SledStore {
     /// Opens (or creates) the database in `path`.
     ///
     /// # Errors
-    /// [`Error::Sled`] when the files cannot be opened.
-    pub fn open(path: &std::path::Path, cache_capacity_bytes: u64) -> Result<Store, Error> {
+    /// [`Error::Backend`] when the files cannot be opened.
+    pub fn open(path: &std::path::Path, cache_capacity_bytes: u64) -> Result<SledStore, Error> {
         let db = sled::Config::new()
             .path(path)
             .cache_capacity(cache_capacity_bytes)
             .open()?;
-        Store::from_db(db)
+        SledStore::from_db(db)
     }
 
     /// A throw-away database for unit tests and benchmarks.
     ///
     /// # Errors
-    /// [`Error::Sled`] when sled cannot create it.
-    pub fn temporary() -> Result<Store, Error> {
-        Store::from_db(sled::Config::new().temporary(true).open()?)
+    /// [`Error::Backend`] when sled cannot create it.
+    pub fn temporary() -> Result<SledStore, Error> {
+        SledStore::from_db(sled::Config::new().temporary(true).open()?)
     }
 
-    fn from_db(db: sled::Db) -> Result<Store, Error> {
-        let store = Store {
+    fn from_db(db: sled::Db) -> Result<SledStore, Error> {
+        let store = SledStore {
             comments: db.open_tree(keys::COMMENTS)?,
             by_status: db.open_tree(keys::BY_STATUS)?,
             by_page: db.open_tree(keys::BY_PAGE)?,
             by_email: db.open_tree(keys::BY_EMAIL)?,
             fingerprints: db.open_tree(keys::FINGERPRINTS)?,
             text_seen: db.open_tree(keys::TEXT_SEEN)?,
+            used_links: db.open_tree(keys::USED_LINKS)?,
             commit: commit::GroupCommit::new(db.clone()),
             db,
             counts: Arc::new(Default::default()),
-            ids: Arc::new(Mutex::new(ulid::Generator::new())),
             generations: Arc::default(),
         };
         store.recount();
@@ -165,7 +135,7 @@ impl Store {
     /// one flush (group commit).
     ///
     /// # Errors
-    /// [`Error::Sled`] on I/O failure.
+    /// [`Error::Backend`] on I/O failure.
     pub async fn flush(&self) -> Result<(), Error> {
         self.commit.flush().await?;
         Ok(())
@@ -234,18 +204,6 @@ impl Store {
             .map(i64::from_be_bytes))
     }
 
-    /// A new id, later than every id this process made before.
-    pub fn new_id(&self) -> CommentId {
-        // The lock is held for a few nanoseconds and never across an await;
-        // a poisoned lock still holds a valid generator.
-        let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
-        let id = match ids.generate() {
-            Ok(id) => id,
-            Err(overflow) => overflow.commit_overflow_random(),
-        };
-        CommentId(id)
-    }
-
     /// One comment, or `None`.
     ///
     /// # Errors
@@ -259,7 +217,8 @@ impl Store {
 
     /// Moves a comment to `status` (a no-op when it is there already),
     /// records the change with `via` in its audit trail, then flushes.
-    /// Returns the comment as stored, or `None` for an unknown id.
+    /// Returns the comment as stored and its status before, or `None` for an
+    /// unknown id.
     ///
     /// # Errors
     /// A database or decoding error.
@@ -268,7 +227,7 @@ impl Store {
         id: CommentId,
         status: Status,
         via: Via,
-    ) -> Result<Option<Comment>, Error> {
+    ) -> Result<Option<Transition>, Error> {
         let now = now_millis();
         let outcome = (
             &self.comments,
@@ -304,7 +263,7 @@ impl Store {
             self.public_change(&comment.page, Some(from), Some(status));
             self.flush().await?;
         }
-        Ok(Some(comment))
+        Ok(Some(Transition { comment, from }))
     }
 
     /// Deletes a comment and every index entry of it, then flushes. Returns
@@ -417,7 +376,7 @@ fn decode(bytes: &[u8]) -> Result<Comment, Error> {
 fn flatten(e: TransactionError<Error>) -> Error {
     match e {
         TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => Error::Sled(e),
+        TransactionError::Storage(e) => e.into(),
     }
 }
 

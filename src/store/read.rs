@@ -2,20 +2,12 @@
 //! moderation listing with its cursor, and a commenter's history. Nothing
 //! here writes; the write paths (and their transactions) are in `mod.rs`.
 
-use super::{Comment, Error, History, Store, index_id, keys};
-use crate::domain::{CommentId, Status};
+use super::{Comment, Error, History, SledStore, index_id, keys};
+use crate::domain::ports::{ListQuery, Listing};
 use crate::domain::privacy::EmailKey;
+use crate::domain::{CommentId, Status};
 
-/// What a listing of the queue returns.
-#[derive(Debug)]
-pub struct Listing {
-    /// Newest first.
-    pub comments: Vec<Comment>,
-    /// Pass back to get the next page; `None` at the end.
-    pub next_cursor: Option<CommentId>,
-}
-
-impl Store {
+impl SledStore {
     /// Approved comments of a page, oldest first.
     ///
     /// # Errors
@@ -59,13 +51,13 @@ impl Store {
     ///
     /// # Errors
     /// A database or decoding error.
-    pub fn list(
-        &self,
-        status: Option<Status>,
-        page: Option<&str>,
-        limit: usize,
-        cursor: Option<CommentId>,
-    ) -> Result<Listing, Error> {
+    pub fn list(&self, query: ListQuery<'_>) -> Result<Listing, Error> {
+        let ListQuery {
+            status,
+            page,
+            limit,
+            before: cursor,
+        } = query;
         let ids: Box<dyn Iterator<Item = Result<CommentId, Error>>> = match (status, page) {
             (Some(status), None) => {
                 let start = vec![keys::status_tag(status)];

@@ -4,10 +4,10 @@
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, abort};
 
-use super::{Comment, Error, Store, Via, decode, encode, flatten, index_insert, index_remove};
+use super::{Comment, Error, SledStore, Via, decode, encode, flatten, index_insert, index_remove};
 use crate::domain::Status;
 
-impl Store {
+impl SledStore {
     /// Stores the author's `reply` (approved, with `parent` set) and
     /// returns the parent as it is afterwards, then flushes.
     ///

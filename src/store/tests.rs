@@ -2,6 +2,21 @@
 //! reopen test).
 
 use super::*;
+use crate::domain::ports::ListQuery;
+
+fn query(
+    status: Option<Status>,
+    page: Option<&str>,
+    limit: usize,
+    before: Option<CommentId>,
+) -> ListQuery<'_> {
+    ListQuery {
+        status,
+        page,
+        limit,
+        before,
+    }
+}
 
 fn comment(page: &str, ms: u64, email: u8) -> Comment {
     Comment {
@@ -28,7 +43,7 @@ fn comment(page: &str, ms: u64, email: u8) -> Comment {
     }
 }
 
-impl Store {
+impl SledStore {
     /// Inserts with fingerprints that never collide.
     async fn insert_unique(&self, comment: &Comment) -> Result<(), Error> {
         let mut print = [0u8; 32];
@@ -46,18 +61,18 @@ impl Store {
 
 /// sled releases its file lock when its background flusher thread notices
 /// the drop, a moment after the last handle is gone: retry for a while.
-fn reopen(path: &std::path::Path) -> Store {
+fn reopen(path: &std::path::Path) -> SledStore {
     for _ in 0..100 {
-        match Store::open(path, 1 << 20) {
+        match SledStore::open(path, 1 << 20) {
             Ok(store) => return store,
             Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
         }
     }
-    Store::open(path, 1 << 20).expect("reopen")
+    SledStore::open(path, 1 << 20).expect("reopen")
 }
 
 /// Every index agrees with the comments tree.
-fn assert_consistent(store: &Store) {
+fn assert_consistent(store: &SledStore) {
     let mut expected = 0;
     for entry in store.comments.iter() {
         let (_, value) = entry.expect("read");
@@ -100,7 +115,7 @@ fn assert_consistent(store: &Store) {
 
 #[tokio::test]
 async fn status_changes_move_index_entries() {
-    let store = Store::temporary().expect("open");
+    let store = SledStore::temporary().expect("open");
     let c = comment("/a", 1, 1);
     store.insert_unique(&c).await.expect("insert");
     assert_consistent(&store);
@@ -110,7 +125,8 @@ async fn status_changes_move_index_entries() {
         .await
         .expect("approve")
         .expect("known");
-    assert_eq!(approved.status, Status::Approved);
+    assert_eq!(approved.comment.status, Status::Approved);
+    assert_eq!(approved.from, Status::Pending);
     assert_consistent(&store);
     assert_eq!(store.approved_for_page("/a").expect("list").len(), 1);
     assert_eq!(store.approved_count("/a").expect("count"), 1);
@@ -139,7 +155,7 @@ async fn status_changes_move_index_entries() {
 
 #[tokio::test]
 async fn unknown_ids_are_none_not_errors() {
-    let store = Store::temporary().expect("open");
+    let store = SledStore::temporary().expect("open");
     let id = CommentId(ulid::Ulid::from_parts(9, 9));
     assert!(
         store
@@ -153,7 +169,7 @@ async fn unknown_ids_are_none_not_errors() {
 
 #[tokio::test]
 async fn a_parent_must_be_approved_and_on_the_same_page() {
-    let store = Store::temporary().expect("open");
+    let store = SledStore::temporary().expect("open");
     let parent = comment("/a", 1, 1);
     store.insert_unique(&parent).await.expect("insert");
 
@@ -184,7 +200,7 @@ async fn a_parent_must_be_approved_and_on_the_same_page() {
 
 #[tokio::test]
 async fn listing_pages_newest_first_with_a_cursor() {
-    let store = Store::temporary().expect("open");
+    let store = SledStore::temporary().expect("open");
     for ms in 1..=5 {
         store
             .insert_unique(&comment("/a", ms, 1))
@@ -197,25 +213,25 @@ async fn listing_pages_newest_first_with_a_cursor() {
         .expect("insert");
 
     let first = store
-        .list(Some(Status::Pending), None, 2, None)
+        .list(query(Some(Status::Pending), None, 2, None))
         .expect("list");
     let times: Vec<i64> = first.comments.iter().map(|c| c.created_at).collect();
     assert_eq!(times, [6, 5]);
     let second = store
-        .list(Some(Status::Pending), None, 2, first.next_cursor)
+        .list(query(Some(Status::Pending), None, 2, first.next_cursor))
         .expect("list");
     let times: Vec<i64> = second.comments.iter().map(|c| c.created_at).collect();
     assert_eq!(times, [4, 3]);
 
-    let all = store.list(None, None, 10, None).expect("all");
+    let all = store.list(query(None, None, 10, None)).expect("all");
     assert_eq!(all.comments.len(), 6);
     assert!(all.next_cursor.is_none());
 
-    let page = store.list(None, Some("/a"), 3, None).expect("page");
+    let page = store.list(query(None, Some("/a"), 3, None)).expect("page");
     let times: Vec<i64> = page.comments.iter().map(|c| c.created_at).collect();
     assert_eq!(times, [5, 4, 3]);
     let rest = store
-        .list(None, Some("/a"), 3, page.next_cursor)
+        .list(query(None, Some("/a"), 3, page.next_cursor))
         .expect("page 2");
     let times: Vec<i64> = rest.comments.iter().map(|c| c.created_at).collect();
     assert_eq!(times, [2, 1]);
@@ -224,7 +240,7 @@ async fn listing_pages_newest_first_with_a_cursor() {
 
 #[tokio::test]
 async fn history_counts_approved_and_spam_by_commenter() {
-    let store = Store::temporary().expect("open");
+    let store = SledStore::temporary().expect("open");
     let a = comment("/a", 1, 1);
     let b = comment("/a", 2, 1);
     let other = comment("/a", 3, 2);
@@ -257,7 +273,7 @@ async fn a_reopened_database_has_every_comment_and_its_counts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let c = comment("/a", 1, 1);
     {
-        let store = Store::open(dir.path(), 1 << 20).expect("open");
+        let store = SledStore::open(dir.path(), 1 << 20).expect("open");
         store.insert_unique(&c).await.expect("insert");
     }
     let store = reopen(dir.path());
@@ -268,7 +284,7 @@ async fn a_reopened_database_has_every_comment_and_its_counts() {
 
 #[tokio::test]
 async fn the_same_commenter_text_and_page_is_refused_until_deleted() {
-    let store = Store::temporary().expect("open");
+    let store = SledStore::temporary().expect("open");
     let prints = Fingerprints {
         commenter_text: [1; 32],
         text: [2; 32],
@@ -314,7 +330,7 @@ fn records_without_the_audit_fields_still_decode() {
 
 #[tokio::test]
 async fn status_changes_are_recorded_once_each() {
-    let store = Store::temporary().expect("open");
+    let store = SledStore::temporary().expect("open");
     let c = comment("/a", 1, 1);
     store.insert_unique(&c).await.expect("insert");
     for (status, via) in [
@@ -342,7 +358,7 @@ async fn status_changes_are_recorded_once_each() {
 
 #[tokio::test]
 async fn a_reply_approves_a_pending_parent_in_the_same_transaction() {
-    let store = Store::temporary().expect("open");
+    let store = SledStore::temporary().expect("open");
     let parent = comment("/a", 1, 1);
     store.insert_unique(&parent).await.expect("insert");
     let mut reply = comment("/a", 2, 9);

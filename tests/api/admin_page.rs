@@ -54,7 +54,7 @@ async fn the_page_and_its_assets_load_without_a_token_under_a_strict_csp() {
         assert_eq!(headers["content-type"], content_type, "{path}");
         assert_eq!(
             headers["content-security-policy"],
-            moderato::admin::CONTENT_SECURITY_POLICY,
+            moderato::http::admin::CONTENT_SECURITY_POLICY,
             "{path}"
         );
         assert_eq!(headers["x-content-type-options"], "nosniff");
@@ -67,7 +67,7 @@ async fn the_page_and_its_assets_load_without_a_token_under_a_strict_csp() {
         assert_eq!(again.status(), 304, "{path}");
         assert!(again.body().is_empty());
     }
-    let csp = moderato::admin::CONTENT_SECURITY_POLICY;
+    let csp = moderato::http::admin::CONTENT_SECURITY_POLICY;
     for directive in [
         "default-src 'none'",
         "script-src 'self'",
@@ -178,7 +178,7 @@ async fn bulk_acts_per_id_and_reports_unknown_ids_without_failing() {
 async fn bulk_refuses_bad_requests_as_a_whole() {
     let app = app();
     let ids = three(&app).await;
-    let too_many: Vec<String> = (0..=moderato::admin::MAX_BULK_IDS)
+    let too_many: Vec<String> = (0..=moderato::http::admin::MAX_BULK_IDS)
         .map(|_| ids[0].clone())
         .collect();
     let cases = [

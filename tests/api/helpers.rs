@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use moderato::config::Config;
+use moderato::http::{self, AppState};
+use moderato::notify::Notifier;
 use moderato::startup::{self, App};
-use moderato::state::AppState;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -33,6 +34,7 @@ pub fn test_config(dir: &TempDir) -> Config {
 /// The application's state and routes on a fresh data directory.
 pub struct TestApp {
     pub state: AppState,
+    pub notifier: Notifier,
     pub routes: BoxedFilter<(WarpResponse,)>,
     pub dir: TempDir,
 }
@@ -46,10 +48,11 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = test_config(&dir);
         adjust(&mut config);
-        let (state, _) = AppState::open(config).expect("open state");
+        let parts = startup::build(config).expect("open state");
         TestApp {
-            routes: startup::routes(state.clone()),
-            state,
+            routes: http::routes(parts.state.clone()),
+            state: parts.state,
+            notifier: parts.notifier,
             dir,
         }
     }

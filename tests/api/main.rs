@@ -4,6 +4,7 @@
 mod abuse;
 mod admin;
 mod admin_page;
+mod architecture;
 mod comments;
 mod crash;
 mod data;

@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use moderato::config::{Config, SmtpSecurity};
-use moderato::notify::links::Decision;
-use moderato::notify::{LinkSigner, Retry, Worker};
+use moderato::domain::Decision;
+use moderato::notify::{Retry, Worker};
 use serde_json::{Value, json};
 use warp::http::Response;
 
@@ -29,9 +29,8 @@ fn notifying(config: &mut Config, smtp: std::net::SocketAddr, hook: &str) {
 
 fn worker(app: &TestApp) -> Worker {
     let mut worker = app
-        .state
         .notifier
-        .worker(app.state.config.clone(), app.state.privacy.clone())
+        .worker(app.state.config.clone(), app.state.privacy().clone())
         .expect("worker builds")
         .expect("notifications are on");
     worker.retry = Retry {
@@ -203,10 +202,7 @@ async fn a_pending_comment_mails_working_links_and_posts_a_signed_webhook() {
     assert_eq!(status_of(&app, &id).await, "approved");
 
     // An expired token, genuinely signed with this instance's key.
-    let signer = LinkSigner::new(
-        app.state.privacy.decision_link_key(),
-        Duration::from_secs(3600),
-    );
+    let signer = app.state.privacy().link_signer(Duration::from_secs(3600));
     let past = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")

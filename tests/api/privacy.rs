@@ -69,7 +69,7 @@ async fn the_database_files_never_hold_the_email_in_clear() {
         app.admin("POST", &format!("/admin/comments/{id}/approve"))
             .await;
     }
-    app.state.store.flush().await.expect("flush");
+    app.state.store().flush().await.expect("flush");
 
     let mut files = 0;
     let mut bytes_read = 0;

@@ -6,6 +6,11 @@
 //! with HMAC-SHA256 and a purpose label, so the avatar seed (public) can never
 //! be turned into the lookup hash (private) or the other way round. Nothing in
 //! this module logs: its inputs are exactly what must not reach a log.
+//!
+//! The signed tokens live here too, since they are keyed the same way:
+//! [`form_token`] (proof that a form was loaded before it was posted) and
+//! [`decision_link`] (the one-click decisions of notification emails). Every
+//! MAC in the crate goes through [`hmac_sha256`].
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -13,6 +18,12 @@ use chacha20poly1305::aead::Aead;
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+
+pub mod decision_link;
+pub mod form_token;
+
+pub use decision_link::{LinkSigner, Refused, SignedLink, Verified};
+pub use form_token::{FormTokens, TokenCheck};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -78,8 +89,7 @@ impl Privacy {
     /// # Errors
     /// [`Error::Encrypt`] when no random nonce can be drawn.
     pub fn encrypt_email(&self, email: &str) -> Result<Vec<u8>, Error> {
-        let nonce_bytes = random_bytes::<NONCE_LEN>()
-            .map_err(|e| Error::Encrypt(e.to_string()))?;
+        let nonce_bytes = random_bytes::<NONCE_LEN>().map_err(|e| Error::Encrypt(e.to_string()))?;
         let nonce = XNonce::from(nonce_bytes);
         let ciphertext = self
             .cipher
@@ -126,15 +136,15 @@ impl Privacy {
         mac(&self.text_key, parts)
     }
 
-    /// The key that signs form tokens (see the spam rules' `min_time`).
-    pub fn form_token_key(&self) -> [u8; 32] {
-        self.form_token_key
+    /// The signer of form tokens (see the spam rules' `min_time`).
+    pub fn form_tokens(&self) -> FormTokens {
+        FormTokens::new(self.form_token_key)
     }
 
-    /// The key that signs the one-click decision links of notification
-    /// emails (see [`crate::notify::links`]).
-    pub fn decision_link_key(&self) -> [u8; 32] {
-        self.decision_link_key
+    /// The signer of the one-click decision links of notification emails,
+    /// whose links live for `ttl`.
+    pub fn link_signer(&self, ttl: std::time::Duration) -> LinkSigner {
+        LinkSigner::new(self.decision_link_key, ttl)
     }
 }
 
@@ -175,15 +185,31 @@ fn derive(master: &[u8; 32], label: &[u8]) -> [u8; 32] {
     mac(master, &[label])
 }
 
-fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+/// HMAC-SHA256 under `key` of `chunks` as one message (their concatenation).
+/// The one place the crate computes a MAC: keyed hashes, form tokens,
+/// decision links and webhook signatures all call it.
+pub fn hmac_sha256(key: &[u8], chunks: &[&[u8]]) -> [u8; 32] {
     // HMAC accepts keys of any length, so this cannot fail.
     let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
-    for part in parts {
-        // Length-prefix each part so ("ab","c") and ("a","bc") differ.
-        mac.update(&(part.len() as u64).to_be_bytes());
-        mac.update(part);
+    for chunk in chunks {
+        mac.update(chunk);
     }
     mac.finalize().into_bytes().into()
+}
+
+/// A keyed hash of several parts, each length-prefixed so that ("ab", "c")
+/// and ("a", "bc") differ.
+fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let lengths: Vec<[u8; 8]> = parts
+        .iter()
+        .map(|part| (part.len() as u64).to_be_bytes())
+        .collect();
+    let chunks: Vec<&[u8]> = parts
+        .iter()
+        .zip(&lengths)
+        .flat_map(|(part, length)| [length.as_slice(), part])
+        .collect();
+    hmac_sha256(key, &chunks)
 }
 
 #[cfg(test)]

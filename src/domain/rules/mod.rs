@@ -10,8 +10,6 @@
 //! skipped. The rule-file format is documented in README.md ("Spam rules").
 
 mod compile;
-pub mod eval;
-pub mod form_token;
 mod normalize;
 mod spec;
 #[cfg(test)]
@@ -26,8 +24,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use form_token::{FormTokens, TokenCheck};
-pub use normalize::normalize;
+pub use crate::domain::privacy::TokenCheck;
+pub use normalize::{decode_visible, normalize};
 
 use compile::Compiled;
 use spec::RuleSpec;

@@ -1,0 +1,247 @@
+//! Command line: `moderato [--config FILE] [serve]`, `moderato healthcheck`,
+//! `moderato rules check`, `moderato rules eval FILE.jsonl`,
+//! `moderato check [--repair]`.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+mod rules;
+
+use crate::config::Config;
+use crate::domain::Comment;
+use crate::domain::moderation::fingerprint;
+use crate::domain::privacy::Privacy;
+use crate::startup::{App, shutdown_signal};
+use crate::store::SledStore;
+use crate::{secrets, telemetry};
+
+/// Self-hosted comment moderation for blogs.
+#[derive(Debug, Parser)]
+#[command(name = "moderato", version, about)]
+pub struct Cli {
+    /// TOML configuration file (every key can also be set as MODERATO_<KEY>).
+    #[arg(long, global = true, env = "MODERATO_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service (the default).
+    Serve,
+    /// Exit 0 when the service on the configured address answers /healthz
+    /// (for container health checks: needs no curl in the image).
+    Healthcheck,
+    /// Verify the database's index trees against its comments (stop the
+    /// service first: the database is locked while it runs). Exit 0 when
+    /// consistent, 1 when problems remain.
+    Check {
+        /// Fix what can be fixed: add missing index entries, remove stale
+        /// ones.
+        #[arg(long)]
+        repair: bool,
+    },
+    /// Check or measure the spam rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Validate the rule files and summarize them.
+    Check {
+        /// Rules directory (default: the configured `rules_dir`).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+    /// Run the rules over labeled comments (JSON Lines) and print precision
+    /// and recall.
+    Eval {
+        /// One JSON object a line: `comment` or `text`, optional `author`,
+        /// `email`, `url`, and `label` = `spam` | `ham`.
+        file: PathBuf,
+        /// Rules directory (default: the configured `rules_dir`).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// List every miss with the rules that hit.
+        #[arg(long)]
+        explain: bool,
+    },
+}
+
+/// Parses the arguments and runs the command.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init("info");
+    let config = match Config::load(
+        cli.config.as_deref(),
+        std::env::vars().filter(|(k, _)| k != "MODERATO_CONFIG"),
+    ) {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!("configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config),
+        Command::Healthcheck => healthcheck(&config),
+        Command::Rules { command } => rules_command(command, &config),
+        Command::Check { repair } => check_command(&config, repair),
+    }
+}
+
+/// `moderato check [--repair]`: prints a summary to standard output.
+fn check_command(config: &Config, repair: bool) -> ExitCode {
+    let db_path = config.db_path();
+    if !db_path.is_dir() {
+        tracing::error!(path = %db_path.display(), "no database here (is data_dir right?)");
+        return ExitCode::from(2);
+    }
+    let store = match SledStore::open(&db_path, config.cache_capacity_mb * 1024 * 1024) {
+        Ok(store) => store,
+        Err(e) => {
+            tracing::error!("cannot open the database (is the service still running?): {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = if repair {
+        // Missing fingerprints can be recomputed with the master key; the
+        // data directory exists, so this reads the key and creates nothing.
+        match secrets::master_key(&config.data_dir) {
+            Ok(master) => {
+                let privacy = Privacy::new(&master);
+                store.repair_with(&|c: &Comment| fingerprint::of_stored(&privacy, c))
+            }
+            Err(e) => {
+                tracing::warn!("no master key, fingerprints cannot be recreated: {e}");
+                store.repair()
+            }
+        }
+    } else {
+        store.check()
+    };
+    match report {
+        Ok(report) => {
+            let _ = writeln!(std::io::stdout().lock(), "{report}");
+            if report.is_consistent() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            tracing::error!("check failed: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn rules_command(command: RulesCommand, config: &Config) -> ExitCode {
+    let output = match command {
+        RulesCommand::Check { rules } => {
+            rules::check_command(rules.as_deref().unwrap_or(&config.rules_dir))
+        }
+        RulesCommand::Eval {
+            file,
+            rules,
+            json,
+            explain,
+        } => rules::eval_command(
+            &file,
+            rules.as_deref().unwrap_or(&config.rules_dir),
+            json,
+            explain,
+        ),
+    };
+    // The command's output is its product: it goes to standard output, not
+    // to the log.
+    let mut stdout = std::io::stdout().lock();
+    match output {
+        Ok(text) => {
+            let _ = writeln!(stdout, "{}", text.trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: Config) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let app = match App::build(config).await {
+            Ok(app) => app,
+            Err(e) => {
+                tracing::error!("cannot start: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match app.run_until(shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// A plain HTTP/1.1 GET over a TCP socket: no client library, no curl.
+fn healthcheck(config: &Config) -> ExitCode {
+    let Some(mut addr) = config.listen_addr() else {
+        return ExitCode::FAILURE;
+    };
+    // A wildcard listen address is reached on loopback.
+    if addr.ip().is_unspecified() {
+        let loopback = match addr.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        };
+        addr = SocketAddr::new(loopback, addr.port());
+    }
+    match probe(addr) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            tracing::error!(%addr, "healthz did not answer 200");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            tracing::error!(%addr, error = %e, "healthz unreachable");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn probe(addr: SocketAddr) -> std::io::Result<bool> {
+    let timeout = Duration::from_secs(3);
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head)?;
+    Ok(head.starts_with(b"HTTP/1.1 200"))
+}

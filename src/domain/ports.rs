@@ -1,0 +1,274 @@
+//! What the core needs from the world outside it, as traits: a [`Store`]
+//! for comments and their indexes, and [`Notifications`] that tell the
+//! author a comment waits. The shells implement them (`crate::store` for
+//! sled, `crate::notify` for mail and webhooks); the core holds them as
+//! `Arc<dyn …>` and never learns which database or channel is behind them.
+
+use std::fmt;
+
+use async_trait::async_trait;
+
+use super::comment::{Comment, CommentId, Status, Via};
+use super::privacy::EmailKey;
+use super::rules::History;
+
+/// Why a store operation failed. The first four are answers the core acts
+/// on; the others are faults of the store itself.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The parent is missing, not approved, or on another page.
+    #[error("the parent comment is not an approved comment of this page")]
+    InvalidParent,
+    /// The same commenter already posted the same text on this page.
+    #[error("the same comment is already stored")]
+    Duplicate,
+    /// The comment replied to does not exist.
+    #[error("the parent comment does not exist")]
+    ParentNotFound,
+    /// The comment replied to is rejected or spam.
+    #[error("the parent comment is {0}")]
+    ParentClosed(Status),
+    /// A stored record could not be decoded.
+    #[error("stored record {id} cannot be decoded: {message}")]
+    Corrupt {
+        /// The record's key, as text.
+        id: String,
+        /// The decoder's message.
+        message: String,
+    },
+    /// The database itself failed (I/O, a lost connection, corruption).
+    #[error("database error")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Keyed hashes of a new comment's text, computed by the core (the store
+/// holds no key): they let the store refuse duplicates in the same
+/// transaction that stores the comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fingerprints {
+    /// Commenter + page + normalized text: the same reader's same words on
+    /// a page, refused with 409.
+    pub commenter_text: [u8; 32],
+    /// Normalized text alone: when anyone last posted it (the `duplicate`
+    /// spam rule).
+    pub text: [u8; 32],
+}
+
+/// Computes a stored comment's commenter + page + text fingerprint (it
+/// needs the key, which only the core holds).
+pub type Fingerprinter = dyn Fn(&Comment) -> [u8; 32] + Send + Sync;
+
+/// Which comments a moderation listing shows.
+#[derive(Debug, Clone, Copy)]
+pub struct ListQuery<'a> {
+    /// One status, or every status.
+    pub status: Option<Status>,
+    /// One page, or every page.
+    pub page: Option<&'a str>,
+    /// At most this many.
+    pub limit: usize,
+    /// Continue with the comments older than this one.
+    pub before: Option<CommentId>,
+}
+
+/// One page of a moderation listing.
+#[derive(Debug)]
+pub struct Listing {
+    /// Newest first.
+    pub comments: Vec<Comment>,
+    /// Pass back as `before` to get the next page; `None` at the end.
+    pub next_cursor: Option<CommentId>,
+}
+
+/// A status change as stored: the comment afterwards and the status it
+/// left (equal to its status when nothing changed).
+#[derive(Debug, Clone)]
+pub struct Transition {
+    /// The comment as stored now.
+    pub comment: Comment,
+    /// Its status before.
+    pub from: Status,
+}
+
+/// Figures of the store for `/metrics`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreStats {
+    /// Bytes on disk, when the store can tell.
+    pub size_on_disk: Option<u64>,
+    /// Writes that waited for durability.
+    pub flush_requests: u64,
+    /// Flushes (fsyncs) done for them.
+    pub flushes: u64,
+}
+
+/// The moderation queue and everything kept with it.
+///
+/// Every write method is one transaction over the comment and all its
+/// index entries, and returns only once the change is durable, so a caller
+/// that acknowledges a write afterwards never lies (ARCHITECTURE.md,
+/// "Invariants"). `import` is the exception: it does not wait, and the
+/// caller calls [`Store::flush`] after the last one.
+#[async_trait]
+pub trait Store: Send + Sync + fmt::Debug {
+    /// Stores a new comment. When it has a parent, the parent is checked
+    /// in the same transaction (it must be an approved comment of the same
+    /// page); so is the duplicate check, so two identical posts racing
+    /// cannot both land.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidParent`], [`StoreError::Duplicate`], or a fault.
+    async fn insert(&self, comment: &Comment, prints: &Fingerprints) -> Result<(), StoreError>;
+
+    /// Stores the author's reply under its parent and returns the parent as
+    /// it is afterwards. A pending parent is approved in the same
+    /// transaction (recorded with [`Via::Reply`]); a rejected or spam one is
+    /// refused. `fingerprint` refuses the same reply twice under one parent.
+    ///
+    /// # Errors
+    /// [`StoreError::ParentNotFound`], [`StoreError::ParentClosed`],
+    /// [`StoreError::InvalidParent`] (another page),
+    /// [`StoreError::Duplicate`], or a fault.
+    async fn insert_reply(
+        &self,
+        reply: &Comment,
+        fingerprint: [u8; 32],
+    ) -> Result<Comment, StoreError>;
+
+    /// Moves a comment to `status`, recording `via` in its audit trail (a
+    /// no-op when it is there already). `None` for an unknown id.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn set_status(
+        &self,
+        id: CommentId,
+        status: Status,
+        via: Via,
+    ) -> Result<Option<Transition>, StoreError>;
+
+    /// Deletes a comment and its index entries. Whether it existed.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn delete(&self, id: CommentId) -> Result<bool, StoreError>;
+
+    /// Stores a comment as it is (id, status and times kept) unless one
+    /// with its id exists: then nothing changes and it returns `false`.
+    /// Does not wait for durability.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn import(&self, comment: &Comment, prints: &Fingerprints) -> Result<bool, StoreError>;
+
+    /// Deletes every comment of one commenter with its index entries and
+    /// its duplicate fingerprint (which `fingerprint` computes from a
+    /// comment: the store holds no key). How many.
+    ///
+    /// # Errors
+    /// A fault; comments deleted before it stay deleted.
+    async fn erase_commenter(
+        &self,
+        email: EmailKey,
+        fingerprint: &Fingerprinter,
+    ) -> Result<usize, StoreError>;
+
+    /// Records a decision link as used; `false` when it was used before. Of
+    /// two concurrent claims exactly one wins.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn claim_link(&self, mac: &[u8; 32]) -> Result<bool, StoreError>;
+
+    /// Makes a claimed link usable again (its decision could not be stored).
+    ///
+    /// # Errors
+    /// A fault.
+    async fn release_link(&self, mac: &[u8; 32]) -> Result<(), StoreError>;
+
+    /// Whether a decision link was used.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn link_used(&self, mac: &[u8; 32]) -> Result<bool, StoreError>;
+
+    /// Waits until every write so far is durable.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn flush(&self) -> Result<(), StoreError>;
+
+    /// One comment, or `None`.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn get(&self, id: CommentId) -> Result<Option<Comment>, StoreError>;
+
+    /// The approved comments of a page, oldest first.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn approved_for_page(&self, page: &str) -> Result<Vec<Comment>, StoreError>;
+
+    /// How many approved comments a page has.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn approved_count(&self, page: &str) -> Result<usize, StoreError>;
+
+    /// The moderation listing, newest first.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn list(&self, query: ListQuery<'_>) -> Result<Listing, StoreError>;
+
+    /// Every comment, oldest first, `limit` at a time after `after`.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn comments_after(
+        &self,
+        after: Option<CommentId>,
+        limit: usize,
+    ) -> Result<Vec<Comment>, StoreError>;
+
+    /// How many of this commenter's comments were approved or marked spam.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn history(&self, email: EmailKey) -> Result<History, StoreError>;
+
+    /// When a text with this fingerprint was last stored (ms since epoch).
+    ///
+    /// # Errors
+    /// A fault.
+    async fn text_last_seen(&self, text: &[u8; 32]) -> Result<Option<i64>, StoreError>;
+
+    /// Comments in `status` now (kept in memory: the queue cap and the
+    /// metrics read it on every request).
+    fn status_count(&self, status: Status) -> u64;
+
+    /// A number that changes whenever the approved comments of `page`
+    /// change. Read it *before* reading the page: data read after it is at
+    /// least as new as the generation.
+    fn page_generation(&self, page: &str) -> u64;
+
+    /// Figures for `/metrics`.
+    fn stats(&self) -> StoreStats;
+}
+
+/// Tells the author that a comment was stored (mail, webhook). Never waits:
+/// the reader's answer does not depend on it.
+pub trait Notifications: Send + Sync + fmt::Debug {
+    /// A comment was stored; the implementation decides whether its status
+    /// calls for a notification.
+    fn comment_stored(&self, comment: &Comment);
+}
+
+/// Notifications that go nowhere: for tools that store comments without a
+/// running service (imports from the command line, benchmarks).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoNotifications;
+
+impl Notifications for NoNotifications {
+    fn comment_stored(&self, _comment: &Comment) {}
+}

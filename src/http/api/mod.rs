@@ -1,0 +1,50 @@
+//! The public API: what the embed script and plain HTML forms call, and
+//! the embed's own files.
+
+mod body;
+mod comments;
+mod embed;
+
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::http::Method;
+use warp::reply::Response;
+
+use super::{AppState, endpoint};
+
+/// Every public route; the `/api` ones with CORS.
+pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
+    let health = endpoint(
+        "/healthz",
+        warp::path!("healthz")
+            .and(warp::get())
+            .map(|| warp::reply::json(&serde_json::json!({ "status": "ok" }))),
+    );
+    // Every refusal of an endpoint is answered inside it (see `endpoint`), so
+    // a 413, 415 or 429 carries the CORS headers too and the embed can read
+    // it (and its Retry-After); a path no route takes is answered here,
+    // inside CORS, for the same reason.
+    let api = warp::path("api")
+        .and(
+            comments::routes(state.clone())
+                .recover(super::error::handle_rejection)
+                .unify(),
+        )
+        .with(cors(&state.config.allowed_origins))
+        .map(warp::Reply::into_response);
+    api.or(health).unify().or(embed::routes()).unify().boxed()
+}
+
+/// CORS for the public API: the configured origins, or any when none are.
+fn cors(allowed_origins: &[String]) -> warp::cors::Builder {
+    let builder = warp::cors()
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers(["content-type"])
+        .expose_headers(["retry-after", "location", "etag"])
+        .max_age(86_400);
+    if allowed_origins.is_empty() {
+        builder.allow_any_origin()
+    } else {
+        builder.allow_origins(allowed_origins.iter().map(String::as_str))
+    }
+}

@@ -1,0 +1,119 @@
+//! [`SledStore`] as the core's [`Store`] port. Each method hands over to
+//! the sled code of its concern (`mod.rs` writes, `read.rs` reads,
+//! `reply.rs`, `data.rs`); sled's reads are synchronous and fast (its page
+//! cache is in memory), so they run in place.
+
+use async_trait::async_trait;
+
+use super::SledStore;
+use crate::domain::ports::{
+    Fingerprinter, Fingerprints, ListQuery, Listing, Store, StoreError, StoreStats, Transition,
+};
+use crate::domain::privacy::EmailKey;
+use crate::domain::rules::History;
+use crate::domain::{Comment, CommentId, Status, Via};
+
+#[async_trait]
+impl Store for SledStore {
+    async fn insert(&self, comment: &Comment, prints: &Fingerprints) -> Result<(), StoreError> {
+        SledStore::insert(self, comment, prints).await
+    }
+
+    async fn insert_reply(
+        &self,
+        reply: &Comment,
+        fingerprint: [u8; 32],
+    ) -> Result<Comment, StoreError> {
+        SledStore::insert_reply(self, reply, fingerprint).await
+    }
+
+    async fn set_status(
+        &self,
+        id: CommentId,
+        status: Status,
+        via: Via,
+    ) -> Result<Option<Transition>, StoreError> {
+        SledStore::set_status(self, id, status, via).await
+    }
+
+    async fn delete(&self, id: CommentId) -> Result<bool, StoreError> {
+        SledStore::delete(self, id).await
+    }
+
+    async fn import(&self, comment: &Comment, prints: &Fingerprints) -> Result<bool, StoreError> {
+        SledStore::import(self, comment, prints)
+    }
+
+    async fn erase_commenter(
+        &self,
+        email: EmailKey,
+        fingerprint: &Fingerprinter,
+    ) -> Result<usize, StoreError> {
+        SledStore::erase_commenter(self, email, fingerprint).await
+    }
+
+    async fn claim_link(&self, mac: &[u8; 32]) -> Result<bool, StoreError> {
+        SledStore::claim_link(self, mac).await
+    }
+
+    async fn release_link(&self, mac: &[u8; 32]) -> Result<(), StoreError> {
+        SledStore::release_link(self, mac)
+    }
+
+    async fn link_used(&self, mac: &[u8; 32]) -> Result<bool, StoreError> {
+        SledStore::link_used(self, mac)
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        SledStore::flush(self).await
+    }
+
+    async fn get(&self, id: CommentId) -> Result<Option<Comment>, StoreError> {
+        SledStore::get(self, id)
+    }
+
+    async fn approved_for_page(&self, page: &str) -> Result<Vec<Comment>, StoreError> {
+        SledStore::approved_for_page(self, page)
+    }
+
+    async fn approved_count(&self, page: &str) -> Result<usize, StoreError> {
+        SledStore::approved_count(self, page)
+    }
+
+    async fn list(&self, query: ListQuery<'_>) -> Result<Listing, StoreError> {
+        SledStore::list(self, query)
+    }
+
+    async fn comments_after(
+        &self,
+        after: Option<CommentId>,
+        limit: usize,
+    ) -> Result<Vec<Comment>, StoreError> {
+        SledStore::comments_after(self, after, limit)
+    }
+
+    async fn history(&self, email: EmailKey) -> Result<History, StoreError> {
+        SledStore::history(self, email)
+    }
+
+    async fn text_last_seen(&self, text: &[u8; 32]) -> Result<Option<i64>, StoreError> {
+        SledStore::text_last_seen(self, text)
+    }
+
+    fn status_count(&self, status: Status) -> u64 {
+        SledStore::status_count(self, status)
+    }
+
+    fn page_generation(&self, page: &str) -> u64 {
+        SledStore::page_generation(self, page)
+    }
+
+    fn stats(&self) -> StoreStats {
+        let (flush_requests, flushes) = self.commit_stats();
+        StoreStats {
+            size_on_disk: self.size_on_disk().ok(),
+            flush_requests,
+            flushes,
+        }
+    }
+}
