@@ -156,11 +156,11 @@ impl App {
                 }
             })
         });
-        let notifier = match self
-            .parts
-            .notifier
-            .worker(state.config.clone(), state.moderator.privacy().clone())
-        {
+        let notifier = match self.parts.notifier.worker(
+            state.config.clone(),
+            state.moderator.privacy().clone(),
+            state.moderator.links().clone(),
+        ) {
             Ok(Some(worker)) => Some(tokio::spawn(worker.run())),
             Ok(None) => None,
             Err(e) => {

@@ -1,6 +1,8 @@
-//! The stored form of a comment: public fields, private fields, and the
-//! spam verdict. Encoded as JSON in the `comments` tree; new fields must
-//! carry `#[serde(default)]` so older records keep decoding.
+//! The stored form of a comment: public fields, private fields, the spam
+//! verdict (its [`Action`] and [`Hit`]s, owned here since they are written
+//! to disk with the comment) and the audit trail. Encoded as JSON by the
+//! store; new fields must carry `#[serde(default)]` so older records keep
+//! decoding.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,7 +10,6 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::privacy::EmailKey;
-use super::rules::{Action, Hit};
 
 /// Longest page key.
 pub const MAX_PAGE_CHARS: usize = 512;
@@ -177,7 +178,7 @@ impl<'de> Deserialize<'de> for CommentId {
 pub struct PageId(String);
 
 impl PageId {
-    /// Checks the rules of DESIGN.md: 1..=512 characters, starts with `/`, no
+    /// Checks a page key: 1..=512 characters, starts with `/`, no
     /// whitespace or control characters.
     ///
     /// # Errors
@@ -261,6 +262,36 @@ pub struct Comment {
     /// Every status change, oldest first: the audit trail.
     #[serde(default)]
     pub decisions: Vec<StatusChange>,
+}
+
+/// The outcome of scoring.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Below the hold threshold.
+    Accept,
+    /// At or above `hold`: the author decides.
+    Hold,
+    /// At or above `spam`: filed as spam.
+    Spam,
+}
+
+/// One rule that hit.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Hit {
+    /// The rule's name.
+    pub rule: String,
+    /// Its score.
+    pub score: i32,
+}
+
+/// Earlier moderation decisions about comments with the same email.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct History {
+    /// Comments the author approved.
+    pub approved: u32,
+    /// Comments the author marked as spam.
+    pub spam: u32,
 }
 
 /// One status change of a comment.

@@ -8,9 +8,9 @@ use std::fmt;
 
 use async_trait::async_trait;
 
+use super::comment::History;
 use super::comment::{Comment, CommentId, Status, Via};
 use super::privacy::EmailKey;
-use super::rules::History;
 
 /// Why a store operation failed. The first four are answers the core acts
 /// on; the others are faults of the store itself.

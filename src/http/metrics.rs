@@ -38,8 +38,8 @@ use super::auth::{Scope, guard};
 use super::cache::Stats as CacheStats;
 use super::{AppState, endpoint, with_state};
 use crate::domain::Status;
+use crate::domain::comment::Action;
 use crate::domain::ports::StoreStats;
-use crate::domain::rules::Action;
 
 /// The route template of a response, set by [`super::endpoint`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

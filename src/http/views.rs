@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
+use crate::domain::comment::{Action, Hit};
 use crate::domain::privacy::Privacy;
-use crate::domain::rules::{Action, Hit};
 use crate::domain::{Comment, Status, StatusChange, Via};
 
 pub use crate::domain::{PublicComment, format_time};

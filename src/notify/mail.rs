@@ -46,7 +46,11 @@ impl Mailer {
     ///
     /// # Errors
     /// [`Error::Mail`] for settings that cannot make a transport.
-    pub fn new(config: &Config, privacy: &Arc<Privacy>) -> Result<Mailer, Error> {
+    pub fn new(
+        config: &Config,
+        privacy: &Arc<Privacy>,
+        signer: LinkSigner,
+    ) -> Result<Mailer, Error> {
         let host = config.smtp_host.as_str();
         let tls = match config.smtp_security {
             SmtpSecurity::Starttls => Tls::Required(
@@ -85,7 +89,7 @@ impl Mailer {
                 [one] => Some(one.trim_end_matches('/').to_owned()),
                 _ => None,
             },
-            signer: privacy.link_signer(config.link_ttl()),
+            signer,
             privacy: privacy.clone(),
         })
     }

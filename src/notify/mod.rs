@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::domain::ports::Notifications;
-use crate::domain::privacy::Privacy;
+use crate::domain::privacy::{LinkSigner, Privacy};
 use crate::domain::{Comment, Status};
 
 /// Why the notification worker could not be built.
@@ -101,10 +101,13 @@ impl Notifier {
     ///
     /// # Errors
     /// [`Error`] when the SMTP transport or the HTTP client cannot be built.
+    /// `links` signs the decision links of the mails: the core's signer,
+    /// so the links the mails carry are the ones the core accepts.
     pub fn worker(
         &self,
         config: Arc<Config>,
         privacy: Arc<Privacy>,
+        links: LinkSigner,
     ) -> Result<Option<Worker>, Error> {
         let Some(rx) = self
             .rx
@@ -117,7 +120,7 @@ impl Notifier {
         let mail = if config.smtp_host.is_empty() {
             None
         } else {
-            Some(mail::Mailer::new(&config, &privacy)?)
+            Some(mail::Mailer::new(&config, &privacy, links)?)
         };
         let webhook = if config.webhook_url.is_empty() {
             None

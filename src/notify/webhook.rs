@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::{Error, Failure};
 use crate::config::Config;
+use crate::domain::comment::Hit;
 use crate::domain::privacy::{Privacy, hmac_sha256};
-use crate::domain::rules::Hit;
 use crate::domain::{Comment, PublicComment, Status};
 
 /// The signature header.

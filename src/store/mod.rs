@@ -23,8 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, abort};
 
+use crate::domain::comment::History;
 use crate::domain::ports::{Fingerprints, StoreError as Error, Transition};
-use crate::domain::rules::History;
 use crate::domain::{Comment, CommentId, Status, Via, now_millis};
 
 pub use check::{Problem, Report};

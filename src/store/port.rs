@@ -6,11 +6,11 @@
 use async_trait::async_trait;
 
 use super::SledStore;
+use crate::domain::comment::History;
 use crate::domain::ports::{
     Fingerprinter, Fingerprints, ListQuery, Listing, Store, StoreError, StoreStats, Transition,
 };
 use crate::domain::privacy::EmailKey;
-use crate::domain::rules::History;
 use crate::domain::{Comment, CommentId, Status, Via};
 
 #[async_trait]

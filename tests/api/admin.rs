@@ -1,7 +1,9 @@
 //! The admin API through `warp::test`: authentication, the queue,
 //! decisions and deletion.
 
-use crate::helpers::{ADMIN_TOKEN, TestApp, body_json};
+use serde_json::json;
+
+use crate::helpers::{ADMIN_TOKEN, TestApp, admin_json, body_json, held_app};
 
 #[tokio::test]
 async fn admin_routes_need_the_exact_bearer_token() {
@@ -204,4 +206,68 @@ async fn the_queue_pages_newest_first_with_a_cursor() {
         let response = app.admin("GET", &format!("/admin/comments?{bad}")).await;
         assert_eq!(response.status(), 422, "{bad}");
     }
+}
+
+#[tokio::test]
+async fn every_status_change_is_in_the_audit_trail_and_repeats_are_not() {
+    let app = held_app();
+    let id = app.post_comment("/p/", "Ann", "ann@example.org").await;
+    let fresh = body_json(&app.admin("GET", &format!("/admin/comments/{id}")).await);
+    assert_eq!(fresh["decisions"], json!([]));
+
+    for action in ["approve", "approve", "spam", "reject"] {
+        let response = app
+            .admin("POST", &format!("/admin/comments/{id}/{action}"))
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    admin_json(
+        &app,
+        "POST",
+        "/admin/comments/bulk",
+        &json!({"ids": [id], "action": "approve"}),
+    )
+    .await;
+
+    let comment = body_json(&app.admin("GET", &format!("/admin/comments/{id}")).await);
+    let trail: Vec<(String, String, String)> = comment["decisions"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|d| {
+            assert!(
+                d["at"].as_str().is_some_and(|t| t.ends_with('Z')),
+                "RFC 3339 UTC: {d}"
+            );
+            (
+                d["from"].as_str().unwrap_or_default().to_owned(),
+                d["to"].as_str().unwrap_or_default().to_owned(),
+                d["via"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("pending", "approved", "admin"),
+        ("approved", "spam", "admin"),
+        ("spam", "rejected", "admin"),
+        ("rejected", "approved", "bulk"),
+    ]
+    .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
+    assert_eq!(trail, expected);
+    assert_eq!(
+        comment["updated_at"], comment["decisions"][3]["at"],
+        "the last decision is the last change"
+    );
+    // The listing carries it too; the public view never does.
+    let listed = body_json(&app.admin("GET", "/admin/comments?status=approved").await);
+    assert_eq!(
+        listed["comments"][0]["decisions"].as_array().map(Vec::len),
+        Some(4)
+    );
+    let public =
+        String::from_utf8_lossy(app.get("/api/comments?page=/p/").await.body()).into_owned();
+    assert!(
+        !public.contains("decisions") && !public.contains("\"via\""),
+        "{public}"
+    );
 }

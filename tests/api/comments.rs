@@ -346,3 +346,65 @@ async fn comment_html_is_sanitized_and_the_raw_text_kept_for_the_admin() {
     );
     assert_eq!(admin["url"], "https://example.org/");
 }
+
+#[tokio::test]
+async fn the_same_text_twice_on_a_page_is_409_and_stores_nothing_new() {
+    let app = TestApp::new();
+    let body = comment("/p/", "Ann", "ann@example.org");
+    assert_eq!(app.post_json(&body).await.status(), 201);
+
+    let mut again = body.clone();
+    again["email"] = json!(" ANN@example.org");
+    again["comment"] = json!(format!(
+        "  {}  ",
+        body["comment"].as_str().expect("text").to_uppercase()
+    ));
+    let response = app.post_json(&again).await;
+    assert_eq!(response.status(), 409);
+    assert_eq!(body_json(&response)["error"], "duplicate");
+    assert_eq!(app.stored().await.len(), 1);
+
+    let mut elsewhere = body.clone();
+    elsewhere["page"] = json!("/other/");
+    assert_eq!(
+        app.post_json(&elsewhere).await.status(),
+        201,
+        "another page is not a duplicate"
+    );
+    let mut someone_else = body.clone();
+    someone_else["email"] = json!("bea@example.org");
+    assert_eq!(
+        app.post_json(&someone_else).await.status(),
+        201,
+        "another commenter is not a duplicate"
+    );
+}
+
+#[tokio::test]
+async fn a_full_queue_turns_new_commenters_away_but_not_approved_ones() {
+    let app = TestApp::with(|c| c.max_pending = 2);
+    let known = app.approved_comment("/p/").await;
+    app.post_comment("/p/", "Bea", "bea@example.org").await;
+    app.post_comment("/p/", "Cy", "cy@example.org").await;
+    let before = app.stored().await;
+
+    let refused = app
+        .post_json(&comment("/p/", "Dee", "dee@example.org"))
+        .await;
+    assert_eq!(refused.status(), 503);
+    assert!(refused.headers().contains_key("retry-after"));
+    let error = body_json(&refused);
+    assert_eq!(error["error"], "queue_full");
+    assert!(
+        error["message"]
+            .as_str()
+            .expect("message")
+            .contains("queue is full")
+    );
+    assert_eq!(app.stored().await, before, "nothing stored or touched");
+
+    // Ann was approved before: she still gets through.
+    let mut reply = comment("/p/", "Ann", "ann@example.org");
+    reply["parent"] = json!(known);
+    assert_eq!(app.post_json(&reply).await.status(), 201);
+}

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::ADMIN_TOKEN;
-use crate::privacy::{free_port, wait_healthy};
+use crate::helpers::{ADMIN_TOKEN, free_port, wait_healthy};
 
 const WRITERS: usize = 8;
 /// Acknowledged comments to wait for before the kill.

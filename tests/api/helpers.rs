@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use moderato::config::Config;
@@ -186,4 +187,58 @@ pub async fn spawn_app(config: Config) -> RunningApp {
         .expect("clean shutdown");
     });
     RunningApp { addr, stop, done }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+pub async fn wait_healthy(client: &reqwest::Client, base: &str) {
+    for _ in 0..200 {
+        if let Ok(response) = client.get(format!("{base}/healthz")).send().await
+            && response.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("moderato did not become healthy at {base}");
+}
+
+/// An app where every comment waits for the author.
+pub fn held_app() -> TestApp {
+    TestApp::with(|c| c.moderation = moderato::config::ModerationMode::All)
+}
+
+/// An admin request with a JSON body.
+pub async fn admin_json(app: &TestApp, method: &str, path: &str, body: &Value) -> Response<Bytes> {
+    warp::test::request()
+        .method(method)
+        .path(path)
+        .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+        .header("content-type", "application/json")
+        .json(body)
+        .reply(&app.routes)
+        .await
+}
+
+/// A comment's status, through the admin API.
+pub async fn status_of(app: &TestApp, id: &str) -> Value {
+    body_json(&app.admin("GET", &format!("/admin/comments/{id}")).await)["status"].clone()
+}
+
+/// Three pending comments from three readers.
+pub async fn three_pending(app: &TestApp) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (name, email) in [
+        ("Ann", "ann@example.org"),
+        ("Bo", "bo@example.org"),
+        ("Cy", "cy@example.org"),
+    ] {
+        ids.push(app.post_comment("/p/", name, email).await);
+    }
+    ids
 }

@@ -1,17 +1,22 @@
 //! Integration tests: one binary, real sled databases in temporary
-//! directories, routes through `warp::test` and a few over real TCP.
+//! directories, routes through `warp::test` and a few over real TCP. Each
+//! file is named by the behaviour it covers.
 
-mod abuse;
 mod admin;
 mod admin_page;
 mod architecture;
+mod bulk;
+mod cache;
 mod comments;
+mod connections;
 mod crash;
 mod data;
 mod helpers;
+mod metrics;
 mod notify;
-mod perf;
 mod privacy;
+mod rate_limits;
+mod replies;
 mod rules;
 mod server;
 mod sinks;

@@ -30,7 +30,11 @@ fn notifying(config: &mut Config, smtp: std::net::SocketAddr, hook: &str) {
 fn worker(app: &TestApp) -> Worker {
     let mut worker = app
         .notifier
-        .worker(app.state.config.clone(), app.state.privacy().clone())
+        .worker(
+            app.state.config.clone(),
+            app.state.privacy().clone(),
+            app.state.moderator.links().clone(),
+        )
         .expect("worker builds")
         .expect("notifications are on");
     worker.retry = Retry {

@@ -3,11 +3,10 @@
 
 use std::io::Read;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{ADMIN_TOKEN, TestApp, body_json, comment};
+use crate::helpers::{ADMIN_TOKEN, TestApp, body_json, comment, free_port, wait_healthy};
 
 const EMAIL: &str = "Grieving.Reader+private@Quiet-Harbor.net";
 
@@ -199,23 +198,4 @@ async fn no_log_line_contains_the_email() {
             "a log line holds the admin token: {line}"
         );
     }
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-pub async fn wait_healthy(client: &reqwest::Client, base: &str) {
-    for _ in 0..200 {
-        if let Ok(response) = client.get(format!("{base}/healthz")).send().await
-            && response.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("moderato did not become healthy at {base}");
 }

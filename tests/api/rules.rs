@@ -7,8 +7,9 @@ use std::process::Command;
 use moderato::config::ModerationMode;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_TOKEN, TestApp, body_json, comment, spawn_app, test_config};
-use crate::privacy::{free_port, wait_healthy};
+use crate::helpers::{
+    ADMIN_TOKEN, TestApp, body_json, comment, free_port, spawn_app, test_config, wait_healthy,
+};
 
 const SPELL_CASTER: &str = "My husband left me and I was heartbroken until I contacted \
     Dr Okuta, a powerful spell caster who brought my ex back in 48 hours. \

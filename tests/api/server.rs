@@ -4,8 +4,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::helpers::{ADMIN_TOKEN, comment, spawn_app, test_config};
-use crate::privacy::{free_port, wait_healthy};
+use crate::helpers::{ADMIN_TOKEN, comment, free_port, spawn_app, test_config, wait_healthy};
 
 #[tokio::test]
 async fn a_comment_travels_the_whole_path_over_http() {

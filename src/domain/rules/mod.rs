@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::domain::comment::{Action, History, Hit};
 pub use crate::domain::privacy::TokenCheck;
 pub use normalize::{decode_visible, normalize};
 
@@ -65,15 +66,6 @@ pub struct RequestFacts<'a> {
     pub last_seen_same_text: Option<Duration>,
 }
 
-/// Earlier moderation decisions about comments with the same email.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct History {
-    /// Comments the author approved.
-    pub approved: u32,
-    /// Comments the author marked as spam.
-    pub spam: u32,
-}
-
 /// What the rules say about one comment.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Verdict {
@@ -83,27 +75,6 @@ pub struct Verdict {
     pub action: Action,
     /// The rules that hit, in rule order.
     pub hits: Vec<Hit>,
-}
-
-/// The outcome of scoring.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// Below the hold threshold.
-    Accept,
-    /// At or above `hold`: the author decides.
-    Hold,
-    /// At or above `spam`: filed as spam.
-    Spam,
-}
-
-/// One rule that hit.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Hit {
-    /// The rule's name.
-    pub rule: String,
-    /// Its score.
-    pub score: i32,
 }
 
 /// Errors from loading rules or evaluating a file of comments.

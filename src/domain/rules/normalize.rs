@@ -8,11 +8,14 @@
 //! list entry catches every spelling. It must stay pure and allocation-light:
 //! it runs on every comment, on every field, and for duplicate detection.
 //!
-//! Entities are decoded by a small decoder here rather than a crate: only
-//! numeric references and a handful of named ones are used to hide words, and
-//! the full HTML5 table (2,000+ names) would add a dependency for nothing.
+//! Look-alike letters come from Unicode's confusables table (see
+//! [`fold_lookalike`]). Entities are decoded by a small decoder here rather
+//! than a crate: only numeric references and a handful of named ones are used
+//! to hide words, and the full HTML5 table (2,000+ names) would add a
+//! dependency for nothing.
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization};
+use unicode_security::confusable_detection::skeleton;
 
 /// Returns the text rules match against: HTML entities decoded, Unicode NFKC,
 /// invisible characters and stray combining marks removed, look-alike letters
@@ -91,8 +94,7 @@ fn flush_word(word: &mut String, out: &mut String) {
         return;
     }
     let has_latin = word.chars().any(|c| c.is_ascii_alphabetic());
-    let has_lookalike = word.chars().any(|c| fold_lookalike(c).is_some());
-    if has_latin && has_lookalike {
+    if has_latin && word.chars().any(|c| fold_lookalike(c).is_some()) {
         out.extend(word.chars().map(|c| fold_lookalike(c).unwrap_or(c)));
     } else {
         out.push_str(word);
@@ -100,35 +102,25 @@ fn flush_word(word: &mut String, out: &mut String) {
     word.clear();
 }
 
-/// Lowercase Cyrillic, Greek and IPA letters that render like a Latin letter.
+/// The Latin letter a character of another script renders like, from
+/// Unicode's confusables table (UTS #39, via `unicode-security`, the table
+/// rustc's mixed-script lint uses) rather than a list of our own. A
+/// lowercase letter whose prototype is a small capital (Cyrillic `в` -> `ʙ`)
+/// is looked up by its capital (`В` -> `B`); accents the prototype keeps are
+/// dropped (`ё` -> `e`).
 fn fold_lookalike(c: char) -> Option<char> {
-    Some(match c {
-        'а' | 'α' | 'ɑ' => 'a',
-        'ь' | 'в' => 'b',
-        'с' | 'ϲ' => 'c',
-        'ԁ' => 'd',
-        'е' | 'ё' | 'ε' => 'e',
-        'ɡ' => 'g',
-        'һ' => 'h',
-        'і' | 'ї' | 'ι' | 'ı' | 'ɩ' => 'i',
-        'ј' => 'j',
-        'к' | 'κ' => 'k',
-        'ӏ' => 'l',
-        'м' => 'm',
-        'п' | 'η' => 'n',
-        'о' | 'ο' | 'σ' => 'o',
-        'р' | 'ρ' => 'p',
-        'ԛ' => 'q',
-        'г' => 'r',
-        'ѕ' => 's',
-        'т' | 'τ' => 't',
-        'υ' => 'u',
-        'ѵ' | 'ν' => 'v',
-        'ԝ' | 'ω' => 'w',
-        'х' | 'χ' => 'x',
-        'у' | 'ү' | 'γ' => 'y',
-        _ => return None,
-    })
+    if c.is_ascii() {
+        return None;
+    }
+    let latin = |text: &str| {
+        let mut letters = skeleton(text).filter(|c| !is_stray_mark(*c));
+        match (letters.next(), letters.next()) {
+            (Some(l), None) if l.is_ascii_alphabetic() => Some(l.to_ascii_lowercase()),
+            _ => None,
+        }
+    };
+    let mut buf = [0u8; 4];
+    latin(c.encode_utf8(&mut buf)).or_else(|| latin(&c.to_uppercase().collect::<String>()))
 }
 
 /// Zero-width, soft hyphen, bidi controls and the BOM: they change nothing a

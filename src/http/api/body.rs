@@ -1,6 +1,10 @@
 //! Decoding a comment body by its content type into [`Fields`], strictly:
 //! malformed JSON and invalid UTF-8 are a 400, other types a 415, so that
 //! validation only ever sees well-formed input.
+//!
+//! The form decoder is ours on top of `percent-encoding` because the crates
+//! that decode whole forms (`form_urlencoded`, `serde_urlencoded`) replace
+//! invalid UTF-8 with U+FFFD instead of refusing it.
 
 use percent_encoding::percent_decode;
 
