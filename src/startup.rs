@@ -18,7 +18,7 @@ use crate::http::auth::{TokenDigest, Tokens};
 use crate::http::{self, AppState};
 use crate::notify::Notifier;
 use crate::secrets;
-use crate::store::SledStore;
+use crate::store::ReopeningStore;
 
 /// Why the service could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -63,8 +63,12 @@ pub fn build(config: Config) -> Result<Parts, Error> {
     let admin_token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
     let master = secrets::master_key(&config.data_dir)?;
     let rules = RuleSet::load_dir(&config.rules_dir)?;
-    let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
-        .map_err(Error::Store)?;
+    let store = ReopeningStore::open(
+        &config.db_path(),
+        config.cache_capacity_mb * 1024 * 1024,
+        config.disk_reserve_mb * 1024 * 1024,
+    )
+    .map_err(Error::Store)?;
     let privacy = Arc::new(Privacy::new(&master));
     let notifier = Notifier::new(&config);
     let moderator = Moderator::new(

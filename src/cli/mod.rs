@@ -191,7 +191,7 @@ fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
         let app = match App::build(config).await {
             Ok(app) => app,
             Err(e) => {
@@ -206,8 +206,16 @@ fn serve(config: Config) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-    })
+    });
+    // Dropping a runtime waits for its blocking threads without limit; a
+    // flush stuck in the kernel (a failed disk) would keep the process
+    // alive after SIGTERM. Everything acknowledged is on disk already.
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    code
 }
+
+/// How long stopping waits for blocking work (a flush) still running.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// A plain HTTP/1.1 GET over a TCP socket: no client library, no curl.
 fn healthcheck(config: &Config) -> ExitCode {

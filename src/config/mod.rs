@@ -112,6 +112,10 @@ pub struct Config {
     pub link_ttl_hours: u64,
     /// Largest body `POST /admin/import` accepts, in MiB.
     pub max_import_mb: u64,
+    // ---- When things go wrong (issue 15) ----
+    /// Writes are refused (503) while less than this many MiB are free on
+    /// the data directory's file system; 0 turns the check off.
+    pub disk_reserve_mb: u64,
 }
 
 impl Default for Config {
@@ -150,6 +154,7 @@ impl Default for Config {
             notify_queue_capacity: 256,
             link_ttl_hours: 24 * 7,
             max_import_mb: 32,
+            disk_reserve_mb: 2,
         }
     }
 }

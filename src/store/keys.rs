@@ -24,6 +24,10 @@ pub const TEXT_SEEN: &str = "text_seen";
 /// link works once.
 pub const USED_LINKS: &str = "used_links";
 
+/// Key in sled's default tree: when a reopened handle last proved it can
+/// write (ms, big-endian). Holds no data.
+pub const WRITE_PROBE: &[u8] = b"moderato:write-probe";
+
 /// One byte per status, used inside index keys.
 pub fn status_tag(status: Status) -> u8 {
     match status {

@@ -1,22 +1,27 @@
-//! [`SledStore`] as the core's [`Store`] port. Each method hands over to
-//! the sled code of its concern (`mod.rs` writes, `read.rs` reads,
-//! `reply.rs`, `data.rs`); sled's reads are synchronous and fast (its page
-//! cache is in memory), so they run in place.
+//! [`ReopeningStore`] as the core's [`Store`] port. Each method hands over
+//! to the sled code of its concern (`mod.rs` writes, `read.rs` reads,
+//! `reply.rs`, `data.rs`) on the current handle: a write through
+//! [`ReopeningStore::writable`] and [`ReopeningStore::observe`] (refused
+//! while the disk cannot take it, and watched for I/O failures), a read
+//! through [`ReopeningStore::readable`]. sled's reads are synchronous and
+//! fast (its page cache is in memory), so they run in place.
 
 use async_trait::async_trait;
 
-use super::SledStore;
+use super::{ReopeningStore, SledStore};
 use crate::domain::comment::History;
 use crate::domain::ports::{
-    Fingerprinter, Fingerprints, ListQuery, Listing, Store, StoreError, StoreStats, Transition,
+    Fingerprinter, Fingerprints, ListQuery, Listing, Store, StoreError, StoreHealth, StoreStats,
+    Transition,
 };
 use crate::domain::privacy::EmailKey;
 use crate::domain::{Comment, CommentId, Status, Via};
 
 #[async_trait]
-impl Store for SledStore {
+impl Store for ReopeningStore {
     async fn insert(&self, comment: &Comment, prints: &Fingerprints) -> Result<(), StoreError> {
-        SledStore::insert(self, comment, prints).await
+        let store = self.writable()?;
+        self.observe(SledStore::insert(&*store, comment, prints).await)
     }
 
     async fn insert_reply(
@@ -24,7 +29,8 @@ impl Store for SledStore {
         reply: &Comment,
         fingerprint: [u8; 32],
     ) -> Result<Comment, StoreError> {
-        SledStore::insert_reply(self, reply, fingerprint).await
+        let store = self.writable()?;
+        self.observe(SledStore::insert_reply(&*store, reply, fingerprint).await)
     }
 
     async fn set_status(
@@ -33,15 +39,18 @@ impl Store for SledStore {
         status: Status,
         via: Via,
     ) -> Result<Option<Transition>, StoreError> {
-        SledStore::set_status(self, id, status, via).await
+        let store = self.writable()?;
+        self.observe(SledStore::set_status(&*store, id, status, via).await)
     }
 
     async fn delete(&self, id: CommentId) -> Result<bool, StoreError> {
-        SledStore::delete(self, id).await
+        let store = self.writable()?;
+        self.observe(SledStore::delete(&*store, id).await)
     }
 
     async fn import(&self, comment: &Comment, prints: &Fingerprints) -> Result<bool, StoreError> {
-        SledStore::import(self, comment, prints)
+        let store = self.writable()?;
+        self.observe(SledStore::import(&*store, comment, prints))
     }
 
     async fn erase_commenter(
@@ -49,39 +58,46 @@ impl Store for SledStore {
         email: EmailKey,
         fingerprint: &Fingerprinter,
     ) -> Result<usize, StoreError> {
-        SledStore::erase_commenter(self, email, fingerprint).await
+        let store = self.writable()?;
+        self.observe(SledStore::erase_commenter(&*store, email, fingerprint).await)
     }
 
     async fn claim_link(&self, mac: &[u8; 32]) -> Result<bool, StoreError> {
-        SledStore::claim_link(self, mac).await
+        let store = self.writable()?;
+        self.observe(SledStore::claim_link(&*store, mac).await)
     }
 
     async fn release_link(&self, mac: &[u8; 32]) -> Result<(), StoreError> {
-        SledStore::release_link(self, mac)
+        // A release undoes a claim whose decision failed: tried even while
+        // writes are refused (it may well fail too, and then the link stays
+        // used: the author decides in the admin page).
+        let store = self.readable()?;
+        self.observe(SledStore::release_link(&*store, mac))
     }
 
     async fn link_used(&self, mac: &[u8; 32]) -> Result<bool, StoreError> {
-        SledStore::link_used(self, mac)
+        SledStore::link_used(&*self.readable()?, mac)
     }
 
     async fn flush(&self) -> Result<(), StoreError> {
-        SledStore::flush(self).await
+        let store = self.writable()?;
+        self.observe(SledStore::flush(&store).await)
     }
 
     async fn get(&self, id: CommentId) -> Result<Option<Comment>, StoreError> {
-        SledStore::get(self, id)
+        SledStore::get(&*self.readable()?, id)
     }
 
     async fn approved_for_page(&self, page: &str) -> Result<Vec<Comment>, StoreError> {
-        SledStore::approved_for_page(self, page)
+        SledStore::approved_for_page(&*self.readable()?, page)
     }
 
     async fn approved_count(&self, page: &str) -> Result<usize, StoreError> {
-        SledStore::approved_count(self, page)
+        SledStore::approved_count(&*self.readable()?, page)
     }
 
     async fn list(&self, query: ListQuery<'_>) -> Result<Listing, StoreError> {
-        SledStore::list(self, query)
+        SledStore::list(&*self.readable()?, query)
     }
 
     async fn comments_after(
@@ -89,31 +105,39 @@ impl Store for SledStore {
         after: Option<CommentId>,
         limit: usize,
     ) -> Result<Vec<Comment>, StoreError> {
-        SledStore::comments_after(self, after, limit)
+        SledStore::comments_after(&*self.readable()?, after, limit)
     }
 
     async fn history(&self, email: EmailKey) -> Result<History, StoreError> {
-        SledStore::history(self, email)
+        SledStore::history(&*self.readable()?, email)
     }
 
     async fn text_last_seen(&self, text: &[u8; 32]) -> Result<Option<i64>, StoreError> {
-        SledStore::text_last_seen(self, text)
+        SledStore::text_last_seen(&*self.readable()?, text)
     }
 
     fn status_count(&self, status: Status) -> u64 {
-        SledStore::status_count(self, status)
+        self.readable()
+            .map_or(0, |store| SledStore::status_count(&*store, status))
     }
 
     fn page_generation(&self, page: &str) -> u64 {
-        SledStore::page_generation(self, page)
+        self.page_generation(page)
     }
 
     fn stats(&self) -> StoreStats {
-        let (flush_requests, flushes) = self.commit_stats();
+        let Ok(store) = self.readable() else {
+            return StoreStats::default();
+        };
+        let (flush_requests, flushes) = store.commit_stats();
         StoreStats {
-            size_on_disk: self.size_on_disk().ok(),
+            size_on_disk: store.size_on_disk().ok(),
             flush_requests,
             flushes,
         }
+    }
+
+    fn health(&self) -> StoreHealth {
+        ReopeningStore::health(self)
     }
 }
