@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_TOKEN, free_port, wait_healthy};
+use crate::helpers::{ADMIN_TOKEN, all_ids, free_port, wait_healthy};
 
 const WRITERS: usize = 8;
 /// Acknowledged comments to wait for before the kill.
@@ -30,35 +30,6 @@ fn start(data: &Path, port: u16) -> Child {
         .env("RUST_LOG", "warn")
         .spawn()
         .expect("start moderato")
-}
-
-/// Every stored comment id, any status, through the admin listing.
-async fn all_ids(client: &reqwest::Client, base: &str) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..1000 {
-        let mut url = format!("{base}/admin/comments?status=all&limit=200");
-        if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
-        }
-        let page: Value = client
-            .get(url)
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .expect("list")
-            .json()
-            .await
-            .expect("json");
-        for c in page["comments"].as_array().expect("comments") {
-            ids.push(c["id"].as_str().expect("id").to_owned());
-        }
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return ids,
-        }
-    }
-    panic!("listing did not end");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

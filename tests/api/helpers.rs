@@ -242,3 +242,110 @@ pub async fn three_pending(app: &TestApp) -> Vec<String> {
     }
     ids
 }
+
+/// Starts the real binary on `data` and `port`, rules from the repository,
+/// the test token, rate limits off, plus `env`.
+pub fn start_moderato(
+    data: &std::path::Path,
+    port: u16,
+    env: &[(&str, &str)],
+) -> std::process::Child {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_moderato"));
+    command
+        .env("MODERATO_LISTEN", format!("127.0.0.1:{port}"))
+        .env("MODERATO_DATA_DIR", data)
+        .env(
+            "MODERATO_RULES_DIR",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
+        )
+        .env("MODERATO_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("MODERATO_RATE_LIMITS_ENABLED", "false")
+        .env("RUST_LOG", "warn");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.spawn().expect("start moderato")
+}
+
+/// Sends SIGTERM and waits at most `limit` for the exit; its code, or a
+/// panic saying the process did not stop.
+pub fn sigterm(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status.code();
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("moderato did not stop within {limit:?} of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `moderato check` on `data`: its exit code and its report.
+pub fn moderato_check(data: &std::path::Path) -> (Option<i32>, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
+        .arg("check")
+        .env("MODERATO_DATA_DIR", data)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("moderato check");
+    (
+        output.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+/// Every stored comment id, any status, through the admin listing.
+pub async fn all_ids(client: &reqwest::Client, base: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10_000 {
+        let mut url = format!("{base}/admin/comments?status=all&limit=200");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = client
+            .get(url)
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        for c in page["comments"].as_array().expect("comments") {
+            ids.push(c["id"].as_str().expect("id").to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return ids,
+        }
+    }
+    panic!("listing did not end");
+}
+
+/// Panics, saying why, unless the tests run as root (CI does): a test
+/// that needs to mount a file system must fail loudly elsewhere, never
+/// pass without having run.
+pub fn require_root(what: &str) {
+    let uid = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .expect("id -u");
+    assert_eq!(
+        String::from_utf8_lossy(&uid.stdout).trim(),
+        "0",
+        "{what} needs root (it mounts a small file system; CI runs as root): \
+         run the tests as root"
+    );
+}

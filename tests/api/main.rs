@@ -11,6 +11,7 @@ mod comments;
 mod connections;
 mod crash;
 mod data;
+mod disk_full;
 mod helpers;
 mod metrics;
 mod notify;
