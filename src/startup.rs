@@ -18,7 +18,7 @@ use crate::http::auth::{TokenDigest, Tokens};
 use crate::http::{self, AppState};
 use crate::notify::Notifier;
 use crate::secrets;
-use crate::store::ReopeningStore;
+use crate::store::{ReopeningStore, SealCheck};
 
 /// Why the service could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +32,10 @@ pub enum Error {
     /// A rule file is invalid.
     #[error("spam rules: {0}")]
     Rules(#[from] rules::Error),
+    /// The data directory is damaged or incomplete; the message says what
+    /// to do.
+    #[error("{0}")]
+    Damaged(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -51,6 +55,8 @@ pub struct Parts {
     pub notifier: Notifier,
     /// The admin token, and whether this start generated it.
     pub admin_token: secrets::TokenFile,
+    /// The store, for its seal at a clean stop.
+    pub store: ReopeningStore,
 }
 
 /// Creates the data directory and its secrets if needed, opens the
@@ -61,18 +67,30 @@ pub struct Parts {
 pub fn build(config: Config) -> Result<Parts, Error> {
     secrets::ensure_data_dir(&config.data_dir)?;
     let admin_token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
-    let master = secrets::master_key(&config.data_dir)?;
+    let db_path = config.db_path();
+    let db_exists = database_exists(&db_path);
+    if !db_exists && secrets::kept_key_check(&config.data_dir)?.is_some() {
+        return Err(Error::Damaged(format!(
+            "the data directory {} holds a master key and its key.check but no database \
+             (db/ is missing or empty): restore a backup (`moderato restore FILE`), or, to start \
+             afresh, move the whole data directory aside",
+            config.data_dir.display()
+        )));
+    }
+    let master = secrets::master_key(&config.data_dir, db_exists)?;
     let rules = RuleSet::load_dir(&config.rules_dir)?;
+    let privacy = Arc::new(Privacy::new(&master));
     let store = ReopeningStore::open(
-        &config.db_path(),
+        &db_path,
         config.cache_capacity_mb * 1024 * 1024,
         config.disk_reserve_mb * 1024 * 1024,
     )
-    .map_err(Error::Store)?;
-    let privacy = Arc::new(Privacy::new(&master));
+    .map_err(|e| open_failed(&db_path, e))?;
+    secrets::verify_key_check(&config.data_dir, &privacy.key_check())?;
+    verify_seal(&store, &config)?;
     let notifier = Notifier::new(&config);
     let moderator = Moderator::new(
-        Arc::new(store),
+        Arc::new(store.clone()),
         Arc::new(notifier.clone()) as Arc<dyn Notifications>,
         privacy,
         rules,
@@ -87,7 +105,56 @@ pub fn build(config: Config) -> Result<Parts, Error> {
         state,
         notifier,
         admin_token,
+        store,
     })
+}
+
+/// Whether `db/` holds a database (sled creates the directory with files).
+fn database_exists(db_path: &std::path::Path) -> bool {
+    std::fs::read_dir(db_path).is_ok_and(|mut entries| entries.next().is_some())
+}
+
+/// The one line that says why the database cannot be opened, and what to do.
+fn open_failed(db_path: &std::path::Path, error: StoreError) -> Error {
+    let path = db_path.display();
+    match error {
+        StoreError::Unavailable { reason } => {
+            Error::Damaged(format!("the database in {path} cannot be opened: {reason}"))
+        }
+        other => {
+            let mut cause = other.to_string();
+            let mut source = std::error::Error::source(&other);
+            while let Some(s) = source {
+                cause = format!("{cause}: {s}");
+                source = s.source();
+            }
+            Error::Damaged(format!(
+                "the database in {path} is damaged ({cause}): restore the latest backup \
+                 (`moderato restore FILE --force`), or try `moderato check --repair`"
+            ))
+        }
+    }
+}
+
+/// Refuses a database that changed since the last clean stop (see
+/// [`crate::store::seal`]), then marks it running.
+fn verify_seal(store: &ReopeningStore, config: &Config) -> Result<(), Error> {
+    let sled = store.readable().map_err(Error::Store)?;
+    match sled.check_seal(&config.data_dir).map_err(Error::Store)? {
+        SealCheck::Matches => tracing::debug!("the database matches its seal"),
+        SealCheck::Unknown(why) => tracing::info!("database seal not compared: {why}"),
+        SealCheck::Differs { sealed, found } => {
+            return Err(Error::Damaged(format!(
+                "the database in {} does not hold what it held at the last clean stop \
+                 ({sealed} comments then, {found} now, contents differ): it was damaged while \
+                 the service was stopped. Restore the latest backup (`moderato restore FILE \
+                 --force`), or run `moderato check --repair` to go on with what is left",
+                config.db_path().display()
+            )));
+        }
+    }
+    sled.write_seal(&config.data_dir, false)
+        .map_err(Error::Store)
 }
 
 /// A built application with its socket bound, ready to run.
@@ -148,6 +215,7 @@ impl App {
     /// [`Error::Store`] when the final flush fails.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         let state = self.parts.state;
+        let store = self.parts.store;
         tracing::info!(addr = %self.addr, "listening");
         let timeout = Duration::from_secs(state.config.request_timeout_secs);
         let reloader = tokio::spawn(reload_rules_on_sighup(state.clone()));
@@ -189,6 +257,13 @@ impl App {
             notifier.abort();
         }
         state.store().flush().await.map_err(Error::Store)?;
+        // Only after the last flush: the seal says what the disk holds.
+        let sealed = store
+            .readable()
+            .and_then(|sled| sled.write_seal(&state.config.data_dir, true));
+        if let Err(e) = sealed {
+            tracing::warn!(error = %e, "the database seal could not be written");
+        }
         tracing::info!("stopped; database flushed");
         Ok(())
     }

@@ -17,7 +17,7 @@ use crate::domain::Comment;
 use crate::domain::moderation::fingerprint;
 use crate::domain::privacy::Privacy;
 use crate::startup::{App, shutdown_signal};
-use crate::store::SledStore;
+use crate::store::{SealCheck, SledStore};
 use crate::{secrets, telemetry};
 
 /// Self-hosted comment moderation for blogs.
@@ -84,6 +84,11 @@ enum RulesCommand {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init("info");
+    // A panic (a bug) is one log line like every other error, not a
+    // backtrace dump on standard error.
+    std::panic::set_hook(Box::new(|info| {
+        tracing::error!("internal error (please report it): {info}");
+    }));
     let config = match Config::load(
         cli.config.as_deref(),
         std::env::vars().filter(|(k, _)| k != "MODERATO_CONFIG"),
@@ -119,7 +124,7 @@ fn check_command(config: &Config, repair: bool) -> ExitCode {
     let report = if repair {
         // Missing fingerprints can be recomputed with the master key; the
         // data directory exists, so this reads the key and creates nothing.
-        match secrets::master_key(&config.data_dir) {
+        match secrets::master_key(&config.data_dir, true) {
             Ok(master) => {
                 let privacy = Privacy::new(&master);
                 store.repair_with(&|c: &Comment| fingerprint::of_stored(&privacy, c))
@@ -135,7 +140,8 @@ fn check_command(config: &Config, repair: bool) -> ExitCode {
     match report {
         Ok(report) => {
             let _ = writeln!(std::io::stdout().lock(), "{report}");
-            if report.is_consistent() {
+            let seal_ok = seal_line(&store, config, repair && report.is_consistent());
+            if report.is_consistent() && seal_ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -144,6 +150,50 @@ fn check_command(config: &Config, repair: bool) -> ExitCode {
         Err(e) => {
             tracing::error!("check failed: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Compares the database with its seal (what it held at the last clean
+/// stop) and prints the outcome; after a repair, seals what is there now:
+/// the operator has accepted it. Whether nothing is wrong.
+fn seal_line(store: &SledStore, config: &Config, reseal: bool) -> bool {
+    let mut stdout = std::io::stdout().lock();
+    if reseal {
+        return match store.write_seal(&config.data_dir, true) {
+            Ok(()) => {
+                let _ = writeln!(
+                    stdout,
+                    "seal: written (the database is accepted as it is now)"
+                );
+                true
+            }
+            Err(e) => {
+                tracing::error!("the seal could not be written: {e}");
+                false
+            }
+        };
+    }
+    match store.check_seal(&config.data_dir) {
+        Ok(SealCheck::Matches) => {
+            let _ = writeln!(stdout, "seal: matches the last clean stop");
+            true
+        }
+        Ok(SealCheck::Unknown(why)) => {
+            let _ = writeln!(stdout, "seal: not compared ({why})");
+            true
+        }
+        Ok(SealCheck::Differs { sealed, found }) => {
+            let _ = writeln!(
+                stdout,
+                "seal: DIFFERS from the last clean stop ({sealed} comments then, {found} now): \
+                 restore a backup, or run `moderato check --repair` to accept what is left"
+            );
+            false
+        }
+        Err(e) => {
+            tracing::error!("the seal cannot be read: {e}");
+            false
         }
     }
 }

@@ -17,6 +17,7 @@ mod port;
 mod read;
 pub mod reopen;
 mod reply;
+pub mod seal;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +31,7 @@ use crate::domain::{Comment, CommentId, Status, Via, now_millis};
 
 pub use check::{Problem, Report};
 pub use reopen::ReopeningStore;
+pub use seal::SealCheck;
 
 impl From<sled::Error> for Error {
     /// An I/O error of sled is [`Error::Unavailable`]: after one, sled
@@ -87,11 +89,19 @@ impl SledStore {
         cache_capacity_bytes: u64,
         generations: Arc<generations::PageGenerations>,
     ) -> Result<SledStore, Error> {
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(cache_capacity_bytes)
-            .open()?;
-        SledStore::from_db(db, generations)
+        // sled may panic on a damaged file instead of returning an error:
+        // that is a damaged database too, never a crash.
+        let opened = std::panic::catch_unwind(|| {
+            sled::Config::new()
+                .path(path)
+                .cache_capacity(cache_capacity_bytes)
+                .open()
+        })
+        .map_err(|_| Error::Corrupt {
+            id: "database".into(),
+            message: "sled could not read its files".into(),
+        })?;
+        SledStore::from_db(opened?, generations)
     }
 
     /// A throw-away database for unit tests and benchmarks.

@@ -10,6 +10,7 @@ mod cache;
 mod comments;
 mod connections;
 mod crash;
+mod damaged;
 mod data;
 mod disk_full;
 mod helpers;

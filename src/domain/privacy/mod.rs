@@ -62,6 +62,7 @@ pub struct Privacy {
     text_key: [u8; 32],
     form_token_key: [u8; 32],
     decision_link_key: [u8; 32],
+    key_check: [u8; 32],
 }
 
 impl std::fmt::Debug for Privacy {
@@ -81,7 +82,16 @@ impl Privacy {
             text_key: derive(master, b"moderato/text-fingerprint/v1"),
             form_token_key: derive(master, b"moderato/form-token/v1"),
             decision_link_key: derive(master, b"moderato/decision-link/v1"),
+            key_check: derive(master, b"moderato/key-check/v1"),
         }
+    }
+
+    /// The key check value: a public fingerprint of the master key (a
+    /// derived value, from which the key cannot be found), kept next to the
+    /// data and in every backup, so a wrong or a new key is detected before
+    /// it writes anything. 32 hexadecimal characters.
+    pub fn key_check(&self) -> String {
+        hex::encode(&self.key_check[..16])
     }
 
     /// Encrypts an email address; the result is `nonce || ciphertext`.
