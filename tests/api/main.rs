@@ -16,6 +16,7 @@ mod disk_full;
 mod helpers;
 mod metrics;
 mod notify;
+mod openapi;
 mod privacy;
 mod rate_limits;
 mod replies;

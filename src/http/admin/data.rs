@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderValue, header};
+use warp::http::{HeaderValue, Method, header};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
@@ -41,10 +41,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(json_body::<EraseRequest>(r#"{"email": "..."}"#))
         .and(with_state(state))
         .then(data_erase);
-    endpoint("/admin/export", export)
-        .or(endpoint("/admin/import", import))
+    endpoint(Method::GET, "/admin/export", export)
+        .or(endpoint(Method::POST, "/admin/import", import))
         .unify()
-        .or(endpoint("/admin/erase", erase))
+        .or(endpoint(Method::POST, "/admin/erase", erase))
         .unify()
         .boxed()
 }

@@ -11,7 +11,7 @@
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
-use warp::http::StatusCode;
+use warp::http::{Method, StatusCode};
 use warp::reply::{Reply, Response};
 
 use crate::http::{AppState, endpoint, with_state};
@@ -26,8 +26,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(with_state(state))
         .map(|state: AppState| ready_get(&state));
-    endpoint("/healthz", health)
-        .or(endpoint("/readyz", ready))
+    endpoint(Method::GET, "/healthz", health)
+        .or(endpoint(Method::GET, "/readyz", ready))
         .unify()
         .boxed()
 }
