@@ -21,6 +21,9 @@ pub mod public;
 pub mod rules;
 pub mod sanitize;
 
+#[cfg(test)]
+mod properties;
+
 pub use comment::{
     Comment, CommentId, Decision, MAX_PAGE_CHARS, PageId, Status, StatusChange, Via, now_millis,
 };

@@ -6,7 +6,7 @@
 //! pure. Author names and websites never pass through here: they are text,
 //! and the embed inserts them as text.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use ammonia::{Builder, UrlRelative};
 
@@ -54,7 +54,14 @@ impl Sanitizer {
     /// Builds the allowlist once.
     pub fn new() -> Sanitizer {
         let mut builder = Builder::empty();
+        // `Builder::empty()` empties only the tags: ammonia's default
+        // attributes stay (`title` and `lang` on every tag, `hreflang` on
+        // links, `cite` and `datetime` on `del`, `start` on `ol`, ...), so
+        // they are cleared here and the allowlist below is the whole of it
+        // (found by a property test).
         builder
+            .generic_attributes(HashSet::new())
+            .tag_attributes(HashMap::new())
             .tags(ALLOWED_TAGS.iter().copied().collect::<HashSet<_>>())
             .add_tag_attributes("a", ["href", "title"])
             .add_tag_attributes("abbr", ["title"])
@@ -69,7 +76,24 @@ impl Sanitizer {
 
     /// Cleans a comment and lays it out in paragraphs.
     pub fn clean(&self, text: &str) -> String {
-        self.builder.clean(&paragraphs(text)).to_string()
+        self.clean_html(&paragraphs(text))
+    }
+
+    /// The allowlist alone, on HTML: what [`Sanitizer::clean`] does after
+    /// laying out paragraphs. Its output is stable: cleaning it again
+    /// changes nothing (a property test says so).
+    pub fn clean_html(&self, html: &str) -> String {
+        let cleaned = self.builder.clean(html).to_string();
+        // An HTML parser drops a newline right after `<pre>`, and ammonia's
+        // serializer does not write the extra one the HTML standard asks
+        // for, so `<pre>\n\nx` came out as `<pre>\nx` and lost its newline
+        // on the next parse (found by a property test). `<pre>` never has
+        // attributes here, so the tag is always exactly this.
+        if cleaned.contains("<pre>\n") {
+            cleaned.replace("<pre>\n", "<pre>\n\n")
+        } else {
+            cleaned
+        }
     }
 }
 
@@ -83,11 +107,14 @@ fn paragraphs(text: &str) -> String {
         .map(str::trim)
         .filter(|c| !c.is_empty())
     {
+        // Bytes, not `str` slices: a chunk such as `</é` would put a slice
+        // end inside a character and panic (found by a property test).
         let starts_block = chunk.strip_prefix('<').is_some_and(|rest| {
+            let rest = rest.as_bytes();
             BLOCK_TAGS.iter().any(|tag| {
-                rest.len() >= tag.len()
-                    && rest[..tag.len()].eq_ignore_ascii_case(tag)
-                    && rest[tag.len()..].starts_with(['>', ' '])
+                rest.len() > tag.len()
+                    && rest[..tag.len()].eq_ignore_ascii_case(tag.as_bytes())
+                    && matches!(rest[tag.len()], b'>' | b' ')
             })
         });
         if starts_block {
