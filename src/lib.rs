@@ -11,6 +11,8 @@
 //!   ([`http::api`]) beside the admin API and page ([`http::admin`]).
 //! - [`store`]: the store shell, sled.
 //! - [`notify`]: the notification shell, mail and webhooks.
+//! - [`backup`]: scheduled snapshots of the records as stored, and their
+//!   reading for `moderato restore`.
 //! - [`config`], [`secrets`], [`telemetry`]: configuration, the secret
 //!   files of the data directory, logging.
 //! - [`startup`]: builds the core and the shells and runs the service;
@@ -18,6 +20,7 @@
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -228,6 +228,14 @@ impl App {
                 }
             })
         });
+        let backups = backup_schedule(&state.config).map(|schedule| {
+            tracing::info!(dir = %schedule.dir.display(), every_secs = schedule.every.as_secs(), keep = schedule.keep, "backups on");
+            tokio::spawn(crate::backup::run(
+                state.store().clone(),
+                state.moderator.privacy().key_check(),
+                schedule,
+            ))
+        });
         let notifier = match self.parts.notifier.worker(
             state.config.clone(),
             state.moderator.privacy().clone(),
@@ -248,6 +256,11 @@ impl App {
         )
         .await;
         reloader.abort();
+        if let Some(backups) = backups {
+            // A snapshot cut off here leaves only its temporary file, which
+            // the next one does not count.
+            backups.abort();
+        }
         if let Some(pruner) = pruner {
             pruner.abort();
         }
@@ -267,6 +280,17 @@ impl App {
         tracing::info!("stopped; database flushed");
         Ok(())
     }
+}
+
+/// The backup schedule, when `backup_every` is set.
+pub fn backup_schedule(config: &Config) -> Option<crate::backup::Schedule> {
+    let every = crate::config::parse_period(&config.backup_every)?;
+    Some(crate::backup::Schedule {
+        dir: config.backup_path(),
+        every,
+        keep: usize::try_from(config.backup_keep).unwrap_or(usize::MAX),
+        reserve_bytes: config.disk_reserve_mb.saturating_mul(1024 * 1024),
+    })
 }
 
 /// Reloads the spam rules on every SIGHUP; a bad file keeps the old rules

@@ -1,6 +1,6 @@
 //! Command line: `moderato [--config FILE] [serve]`, `moderato healthcheck`,
 //! `moderato rules check`, `moderato rules eval FILE.jsonl`,
-//! `moderato check [--repair]`.
+//! `moderato check [--repair]`, `moderato restore FILE [--force]`.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+mod restore;
 mod rules;
 
 use crate::config::Config;
@@ -46,6 +47,16 @@ enum Command {
         /// ones.
         #[arg(long)]
         repair: bool,
+    },
+    /// Bring a backup (`moderato-backup-*.ndjson.gz`) back into the data
+    /// directory (stop the service first). The directory must hold the
+    /// backup's master key (secret.key) and no database, unless --force.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Move an existing database aside (never deleted) and restore.
+        #[arg(long)]
+        force: bool,
     },
     /// Check or measure the spam rules.
     Rules {
@@ -104,6 +115,16 @@ pub fn run() -> ExitCode {
         Command::Healthcheck => healthcheck(&config),
         Command::Rules { command } => rules_command(command, &config),
         Command::Check { repair } => check_command(&config, repair),
+        Command::Restore { file, force } => match restore::restore(&config, &file, force) {
+            Ok(summary) => {
+                let _ = writeln!(std::io::stdout().lock(), "{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                tracing::error!("restore: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

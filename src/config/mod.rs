@@ -23,6 +23,21 @@ mod notifications;
 pub use crate::domain::moderation::ModerationMode;
 pub use notifications::{parse_mailbox, parse_recipients};
 
+/// `90s`, `30m`, `24h`, `7d` as a duration (at least one second).
+pub fn parse_period(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let unit = text.chars().last()?;
+    let number: u64 = text[..text.len() - unit.len_utf8()].trim().parse().ok()?;
+    let seconds = match unit {
+        's' => number,
+        'm' => number.checked_mul(60)?,
+        'h' => number.checked_mul(3600)?,
+        'd' => number.checked_mul(86_400)?,
+        _ => return None,
+    };
+    (seconds > 0).then(|| Duration::from_secs(seconds))
+}
+
 /// Prefix of every environment variable that overrides a configuration key.
 pub const ENV_PREFIX: &str = "MODERATO_";
 
@@ -116,6 +131,13 @@ pub struct Config {
     /// Writes are refused (503) while less than this many MiB are free on
     /// the data directory's file system; 0 turns the check off.
     pub disk_reserve_mb: u64,
+    /// Where scheduled backups go; empty means `<data_dir>/backups`.
+    pub backup_dir: PathBuf,
+    /// Time between two backups (`90s`, `30m`, `24h`, `7d`); empty turns
+    /// backups off.
+    pub backup_every: String,
+    /// Backups kept; older ones are removed.
+    pub backup_keep: u64,
 }
 
 impl Default for Config {
@@ -155,6 +177,9 @@ impl Default for Config {
             link_ttl_hours: 24 * 7,
             max_import_mb: 32,
             disk_reserve_mb: 2,
+            backup_dir: PathBuf::new(),
+            backup_every: String::new(),
+            backup_keep: 7,
         }
     }
 }
@@ -312,11 +337,18 @@ impl Config {
             ("notify_queue_capacity", self.notify_queue_capacity),
             ("link_ttl_hours", self.link_ttl_hours),
             ("max_import_mb", self.max_import_mb),
+            ("backup_keep", self.backup_keep),
         ];
         for (key, value) in positive {
             if value == 0 {
                 return invalid(key, "must be greater than 0");
             }
+        }
+        if !self.backup_every.trim().is_empty() && parse_period(&self.backup_every).is_none() {
+            return invalid(
+                "backup_every",
+                "expected a period such as 90s, 30m, 24h or 7d (empty turns backups off)",
+            );
         }
         notifications::validate(self).map_err(|(key, problem)| Error::Invalid { key, problem })
     }
@@ -348,6 +380,15 @@ impl Config {
     /// The parsed listen address (validated by [`Config::validate`]).
     pub fn listen_addr(&self) -> Option<SocketAddr> {
         self.listen.parse().ok()
+    }
+
+    /// Where scheduled backups go.
+    pub fn backup_path(&self) -> PathBuf {
+        if self.backup_dir.as_os_str().is_empty() {
+            self.data_dir.join("backups")
+        } else {
+            self.backup_dir.clone()
+        }
     }
 
     /// Where sled keeps its files, inside the data directory.

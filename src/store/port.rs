@@ -21,7 +21,7 @@ use crate::domain::{Comment, CommentId, Status, Via};
 impl Store for ReopeningStore {
     async fn insert(&self, comment: &Comment, prints: &Fingerprints) -> Result<(), StoreError> {
         let store = self.writable()?;
-        self.observe(SledStore::insert(&*store, comment, prints).await)
+        self.observe(SledStore::insert(&store, comment, prints).await)
     }
 
     async fn insert_reply(
@@ -30,7 +30,7 @@ impl Store for ReopeningStore {
         fingerprint: [u8; 32],
     ) -> Result<Comment, StoreError> {
         let store = self.writable()?;
-        self.observe(SledStore::insert_reply(&*store, reply, fingerprint).await)
+        self.observe(SledStore::insert_reply(&store, reply, fingerprint).await)
     }
 
     async fn set_status(
@@ -40,17 +40,17 @@ impl Store for ReopeningStore {
         via: Via,
     ) -> Result<Option<Transition>, StoreError> {
         let store = self.writable()?;
-        self.observe(SledStore::set_status(&*store, id, status, via).await)
+        self.observe(SledStore::set_status(&store, id, status, via).await)
     }
 
     async fn delete(&self, id: CommentId) -> Result<bool, StoreError> {
         let store = self.writable()?;
-        self.observe(SledStore::delete(&*store, id).await)
+        self.observe(SledStore::delete(&store, id).await)
     }
 
     async fn import(&self, comment: &Comment, prints: &Fingerprints) -> Result<bool, StoreError> {
         let store = self.writable()?;
-        self.observe(SledStore::import(&*store, comment, prints))
+        self.observe(SledStore::import(&store, comment, prints))
     }
 
     async fn erase_commenter(
@@ -59,12 +59,12 @@ impl Store for ReopeningStore {
         fingerprint: &Fingerprinter,
     ) -> Result<usize, StoreError> {
         let store = self.writable()?;
-        self.observe(SledStore::erase_commenter(&*store, email, fingerprint).await)
+        self.observe(SledStore::erase_commenter(&store, email, fingerprint).await)
     }
 
     async fn claim_link(&self, mac: &[u8; 32]) -> Result<bool, StoreError> {
         let store = self.writable()?;
-        self.observe(SledStore::claim_link(&*store, mac).await)
+        self.observe(SledStore::claim_link(&store, mac).await)
     }
 
     async fn release_link(&self, mac: &[u8; 32]) -> Result<(), StoreError> {
@@ -72,7 +72,7 @@ impl Store for ReopeningStore {
         // writes are refused (it may well fail too, and then the link stays
         // used: the author decides in the admin page).
         let store = self.readable()?;
-        self.observe(SledStore::release_link(&*store, mac))
+        self.observe(SledStore::release_link(&store, mac))
     }
 
     async fn link_used(&self, mac: &[u8; 32]) -> Result<bool, StoreError> {
@@ -118,7 +118,7 @@ impl Store for ReopeningStore {
 
     fn status_count(&self, status: Status) -> u64 {
         self.readable()
-            .map_or(0, |store| SledStore::status_count(&*store, status))
+            .map_or(0, |store| SledStore::status_count(&store, status))
     }
 
     fn page_generation(&self, page: &str) -> u64 {

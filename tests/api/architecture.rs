@@ -227,6 +227,7 @@ fn the_core_knows_no_shell_and_shells_do_not_use_each_other() {
         ("secrets", &["domain"]),
         ("telemetry", &[]),
         ("store", &["domain"]),
+        ("backup", &["domain"]),
         ("notify", &["domain", "config"]),
         ("import", &["domain"]),
         ("export", &["domain"]),

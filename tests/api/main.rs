@@ -5,6 +5,7 @@
 mod admin;
 mod admin_page;
 mod architecture;
+mod backup;
 mod bulk;
 mod cache;
 mod comments;
