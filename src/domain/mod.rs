@@ -7,7 +7,8 @@
 //!   decisions and the audit trail; [`public`]: what readers may see of it.
 //! - [`input`]: a reader's submitted fields, validated into a [`NewComment`].
 //! - [`moderation`]: the steps (intake, decisions, replies, imports,
-//!   erasure) over the [`ports`] the shells implement.
+//!   erasure) over the [`ports`] the shells implement; [`outbox`]: the
+//!   notifications those steps cause, stored with them.
 //! - [`rules`]: the spam rules engine.
 //! - [`privacy`]: email encryption, keyed hashes and signed tokens.
 //! - [`sanitize`]: a comment's text turned into safe HTML.
@@ -15,6 +16,7 @@
 pub mod comment;
 pub mod input;
 pub mod moderation;
+pub mod outbox;
 pub mod ports;
 pub mod privacy;
 pub mod public;
