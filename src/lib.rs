@@ -22,6 +22,8 @@
 //!   the signed one-click decision links of the email.
 //! - [`cli`]: the command line; [`telemetry`]: logging; [`metrics`]:
 //!   `GET /metrics`.
+//! - [`import`]: streaming readers of WordPress (WXR), Disqus and Isso
+//!   exports (not wired to the store yet).
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
@@ -33,6 +35,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod etag;
+pub mod import;
 pub mod intake;
 pub mod metrics;
 pub mod notify;
