@@ -23,7 +23,7 @@
 //! - [`cli`]: the command line; [`telemetry`]: logging; [`metrics`]:
 //!   `GET /metrics`.
 //! - [`import`]: streaming readers of WordPress (WXR), Disqus and Isso
-//!   exports (not wired to the store yet).
+//!   exports; [`export`]: a WXR writer for the way back (not wired yet).
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
@@ -35,6 +35,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod etag;
+pub mod export;
 pub mod import;
 pub mod intake;
 pub mod metrics;
