@@ -187,9 +187,9 @@ impl<R: Read + Seek> DisqusReader<R> {
     pub fn new(mut input: R) -> Result<DisqusReader<R>, Error> {
         let mut catalog = Catalog::default();
         let mut threader = Threader::new(true);
+        let mut saw_root = false;
         {
             let mut first = XmlInput::new(&mut input);
-            let mut saw_root = false;
             while let Some(entity) = next_entity(&mut first, &mut saw_root, true)? {
                 match entity {
                     Entity::Thread(thread) => catalog.learn(thread),
@@ -202,6 +202,12 @@ impl<R: Read + Seek> DisqusReader<R> {
                     }
                 }
             }
+        }
+        if !saw_root {
+            return Err(Error::WrongFormat {
+                format: Format::Disqus,
+                reason: "the file has no <disqus> element".into(),
+            });
         }
         input.seek(SeekFrom::Start(0))?;
         Ok(DisqusReader {
