@@ -22,7 +22,36 @@ pub(crate) enum Gone {
     Invalid,
 }
 
-#[derive(Debug)]
+/// An id as a map key. WordPress, Disqus and Isso ids are decimal numbers:
+/// those are kept without a heap allocation (the map holds every post id
+/// of a Disqus file).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Key {
+    Number(u64),
+    Text(Box<str>),
+}
+
+impl Key {
+    fn of(id: &str) -> Key {
+        let canonical = !id.is_empty()
+            && id.len() <= 19
+            && id.bytes().all(|b| b.is_ascii_digit())
+            && (id == "0" || !id.starts_with('0'));
+        match id.parse() {
+            Ok(n) if canonical => Key::Number(n),
+            _ => Key::Text(id.into()),
+        }
+    }
+
+    fn to_id(&self) -> String {
+        match self {
+            Key::Number(n) => n.to_string(),
+            Key::Text(t) => t.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Announced, not met yet.
     Expected,
@@ -30,15 +59,15 @@ enum State {
     Waiting,
     /// Yielded.
     Yielded,
-    /// Never yielded; its replies go to `parent`.
-    Gone { parent: Option<Box<str>>, why: Gone },
+    /// Never yielded; see `Threader::gone` for where its replies go.
+    Gone,
 }
 
 #[derive(Debug)]
 struct Known {
     thread: u32,
-    created_at: i64,
     state: State,
+    created_at: i64,
 }
 
 enum Resolution {
@@ -47,7 +76,7 @@ enum Resolution {
     /// No ancestor left: top level.
     TopLevel(Option<NoticeKind>),
     /// Wait for this id.
-    Wait(Box<str>),
+    Wait(Key),
 }
 
 /// A record pushed twice with the same id.
@@ -61,9 +90,11 @@ pub(crate) struct Duplicate;
 /// [`pop`]: Threader::pop
 #[derive(Debug)]
 pub(crate) struct Threader {
-    known: HashMap<Box<str>, Known>,
+    known: HashMap<Key, Known>,
+    /// For `Gone` ids: the parent their replies go to, and why.
+    gone: HashMap<Key, (Option<Key>, Gone)>,
     /// Held-back records by the id they wait for.
-    waiting: HashMap<Box<str>, Vec<(SourceRecord, u32)>>,
+    waiting: HashMap<Key, Vec<(SourceRecord, u32)>>,
     ready: VecDeque<(SourceRecord, u32)>,
     /// Every id was announced: an unknown parent is missing, not late.
     complete: bool,
@@ -75,6 +106,7 @@ impl Threader {
     pub(crate) fn new(complete: bool) -> Threader {
         Threader {
             known: HashMap::new(),
+            gone: HashMap::new(),
             waiting: HashMap::new(),
             ready: VecDeque::new(),
             complete,
@@ -90,19 +122,20 @@ impl Threader {
         created_at: i64,
         gone: Option<(Option<&str>, Gone)>,
     ) {
+        let key = Key::of(id);
         let state = match gone {
             None => State::Expected,
-            Some((parent, why)) => State::Gone {
-                parent: parent.map(Box::from),
-                why,
-            },
+            Some((parent, why)) => {
+                self.gone.insert(key.clone(), (parent.map(Key::of), why));
+                State::Gone
+            }
         };
         self.known.insert(
-            id.into(),
+            key,
             Known {
                 thread,
-                created_at,
                 state,
+                created_at,
             },
         );
     }
@@ -118,24 +151,22 @@ impl Threader {
         why: Gone,
         summary: &mut Summary,
     ) {
-        let state = State::Gone {
-            parent: parent.map(Box::from),
-            why,
-        };
-        match self.known.get_mut(id) {
-            Some(known) => known.state = state,
+        let key = Key::of(id);
+        self.gone.insert(key.clone(), (parent.map(Key::of), why));
+        match self.known.get_mut(&key) {
+            Some(known) => known.state = State::Gone,
             None => {
                 self.known.insert(
-                    id.into(),
+                    key.clone(),
                     Known {
                         thread,
+                        state: State::Gone,
                         created_at,
-                        state,
                     },
                 );
             }
         }
-        self.release(id, summary);
+        self.release(&key, summary);
     }
 
     /// Takes a record of thread `thread`; its `original_parent` is resolved
@@ -146,20 +177,21 @@ impl Threader {
         thread: u32,
         summary: &mut Summary,
     ) -> Result<(), Duplicate> {
-        match self.known.get_mut(record.id.as_str()) {
+        let key = Key::of(&record.id);
+        match self.known.get(&key) {
             Some(Known {
                 state: State::Expected,
                 ..
-            }) => {}
+            })
+            | None => {}
             Some(_) => return Err(Duplicate),
-            None => {}
         }
         self.known.insert(
-            record.id.as_str().into(),
+            key,
             Known {
                 thread,
-                created_at: record.created_at,
                 state: State::Waiting,
+                created_at: record.created_at,
             },
         );
         self.place(record, thread, summary);
@@ -175,12 +207,12 @@ impl Threader {
     /// will not see their parent and become top-level, in file order.
     pub(crate) fn close(&mut self, summary: &mut Summary) {
         while !self.waiting.is_empty() {
-            let mut never: Vec<Box<str>> = self
+            let mut never: Vec<Key> = self
                 .waiting
                 .keys()
-                .filter(|id| {
+                .filter(|key| {
                     !matches!(
-                        self.known.get(&***id),
+                        self.known.get(*key),
                         Some(Known {
                             state: State::Waiting,
                             ..
@@ -195,9 +227,9 @@ impl Threader {
                 let first = self
                     .waiting
                     .iter()
-                    .flat_map(|(id, records)| records.iter().map(move |(r, _)| (r.position, id)))
+                    .flat_map(|(key, records)| records.iter().map(move |(r, _)| (r.position, key)))
                     .min()
-                    .map(|(_, id)| id.clone());
+                    .map(|(_, key)| key.clone());
                 never.extend(first);
                 NoticeKind::ParentCycle
             } else {
@@ -205,7 +237,7 @@ impl Threader {
             };
             let mut orphans: Vec<(SourceRecord, u32)> = never
                 .iter()
-                .filter_map(|id| self.waiting.remove(id))
+                .filter_map(|key| self.waiting.remove(key))
                 .flatten()
                 .collect();
             orphans.sort_by_key(|(r, _)| r.position);
@@ -220,6 +252,7 @@ impl Threader {
     /// Forgets the ids of a closed scope (WXR: parents never cross items).
     pub(crate) fn forget(&mut self) {
         self.known.clear();
+        self.gone.clear();
     }
 
     fn place(&mut self, mut record: SourceRecord, thread: u32, summary: &mut Summary) {
@@ -248,34 +281,37 @@ impl Threader {
     }
 
     fn resolve(&self, thread: u32, parent: &str) -> Resolution {
-        let mut current: &str = parent;
+        let mut current = Key::of(parent);
         let mut skipped: Option<NoticeKind> = None;
         // Each hop climbs one gone ancestor; more hops than ids is a cycle.
         for _ in 0..=self.known.len() {
-            let Some(known) = self.known.get(current) else {
+            let Some(known) = self.known.get(&current) else {
                 return if self.complete {
                     Resolution::TopLevel(Some(skipped.unwrap_or(NoticeKind::ParentMissing)))
                 } else {
-                    Resolution::Wait(current.into())
+                    Resolution::Wait(current)
                 };
             };
             if known.thread != thread {
                 return Resolution::TopLevel(Some(NoticeKind::ParentMissing));
             }
-            match &known.state {
+            match known.state {
                 State::Yielded => {
-                    return Resolution::Attach(
-                        ParentRef {
-                            id: current.to_owned(),
-                            created_at: known.created_at,
-                        },
-                        skipped,
-                    );
+                    let parent = ParentRef {
+                        id: current.to_id(),
+                        created_at: known.created_at,
+                    };
+                    return Resolution::Attach(parent, skipped);
                 }
-                State::Expected | State::Waiting => return Resolution::Wait(current.into()),
-                State::Gone { parent, why } => {
+                State::Expected | State::Waiting => return Resolution::Wait(current),
+                State::Gone => {
+                    let (parent, why) = self
+                        .gone
+                        .get(&current)
+                        .cloned()
+                        .unwrap_or((None, Gone::Invalid));
                     skipped = Some(match why {
-                        Gone::Skipped(reason) => NoticeKind::ParentSkipped(*reason),
+                        Gone::Skipped(reason) => NoticeKind::ParentSkipped(reason),
                         Gone::Invalid => NoticeKind::ParentInvalid,
                     });
                     match parent {
@@ -290,16 +326,16 @@ impl Threader {
 
     /// Yields `record` and re-places the replies that waited for it.
     fn emit(&mut self, record: SourceRecord, thread: u32, summary: &mut Summary) {
-        if let Some(known) = self.known.get_mut(record.id.as_str()) {
+        let key = Key::of(&record.id);
+        if let Some(known) = self.known.get_mut(&key) {
             known.state = State::Yielded;
         }
-        let id: Box<str> = record.id.as_str().into();
         self.ready.push_back((record, thread));
-        self.release(&id, summary);
+        self.release(&key, summary);
     }
 
-    fn release(&mut self, id: &str, summary: &mut Summary) {
-        if let Some(replies) = self.waiting.remove(id) {
+    fn release(&mut self, key: &Key, summary: &mut Summary) {
+        if let Some(replies) = self.waiting.remove(key) {
             for (record, thread) in replies {
                 self.place(record, thread, summary);
             }
@@ -423,6 +459,17 @@ mod tests {
         t.push(record("2", Some("1"), 2), 1, &mut s).expect("new");
         assert_eq!(drain(&mut t), vec![pair("1", None), pair("2", None)]);
         assert_eq!(s.notices[0].kind, NoticeKind::ParentMissing);
+    }
+
+    #[test]
+    fn ids_that_look_alike_stay_apart() {
+        assert_eq!(Key::of("17"), Key::Number(17));
+        assert_ne!(Key::of("017"), Key::of("17"));
+        assert_eq!(Key::of("017").to_id(), "017");
+        assert_eq!(
+            Key::of("99999999999999999999").to_id(),
+            "99999999999999999999"
+        );
     }
 
     #[test]
