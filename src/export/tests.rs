@@ -147,8 +147,8 @@ fn a_written_wxr_reads_back_with_every_field() {
     );
 }
 
-#[test]
-fn the_wxr_has_what_wordpress_importer_checks() {
+/// The file for one comment with `html` on page `/a/`.
+fn one_comment_file(html: &str) -> String {
     let mut writer = WxrWriter::new(Vec::new(), site()).expect("in memory");
     let page = WxrPage {
         path: "/a/".into(),
@@ -156,9 +156,14 @@ fn the_wxr_has_what_wordpress_importer_checks() {
         post: None,
     };
     writer
-        .page(&page, vec![comment(1, None, Status::Approved, "x")])
+        .page(&page, vec![comment(1, None, Status::Approved, html)])
         .expect("in memory");
-    let xml = String::from_utf8(writer.finish().expect("in memory")).expect("UTF-8");
+    String::from_utf8(writer.finish().expect("in memory")).expect("UTF-8")
+}
+
+#[test]
+fn the_wxr_has_what_wordpress_importer_checks() {
+    let xml = one_comment_file("x");
 
     // WXR_Parser_SimpleXML: a wxr_version of \d+.\d+ and a base_site_url.
     assert!(xml.contains("\n\t<wp:wxr_version>1.2</wp:wxr_version>\n"));
@@ -186,16 +191,7 @@ fn the_wxr_has_what_wordpress_importer_checks() {
 
 #[test]
 fn content_with_cdata_ends_is_split_the_way_wordpress_splits_it() {
-    let mut writer = WxrWriter::new(Vec::new(), site()).expect("in memory");
-    let page = WxrPage {
-        path: "/a/".into(),
-        title: None,
-        post: None,
-    };
-    writer
-        .page(&page, vec![comment(1, None, Status::Approved, "a]]>b]]>")])
-        .expect("in memory");
-    let xml = String::from_utf8(writer.finish().expect("in memory")).expect("UTF-8");
+    let xml = one_comment_file("a]]>b]]>");
     assert!(
         xml.contains(
             "<wp:comment_content><![CDATA[a]]]]><![CDATA[>b]]]]><![CDATA[>]]></wp:comment_content>"

@@ -11,12 +11,13 @@
 //! `isApproved` of `false` (when present) -> pending, otherwise approved;
 //! authors without `<email>` are imported without one.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 
 use crate::domain::Status;
 
 use super::fields::{self, non_empty};
+use super::outbox::{Advance, Outbox, next_item};
 use super::thread::{Gone, Threader};
 use super::xml::{Ns, Step, Tag, XmlInput, unexpected_eof};
 use super::{
@@ -170,11 +171,8 @@ pub struct DisqusReader<R: Read + Seek> {
     catalog: Catalog,
     threader: Threader,
     summary: Summary,
-    announced: HashSet<u32>,
-    pages: HashSet<String>,
-    out: VecDeque<Item>,
+    outbox: Outbox,
     saw_root: bool,
-    done: bool,
 }
 
 impl<R: Read + Seek> DisqusReader<R> {
@@ -215,11 +213,8 @@ impl<R: Read + Seek> DisqusReader<R> {
             catalog,
             threader,
             summary: Summary::default(),
-            announced: HashSet::new(),
-            pages: HashSet::new(),
-            out: VecDeque::new(),
+            outbox: Outbox::default(),
             saw_root: false,
-            done: false,
         })
     }
 
@@ -228,7 +223,7 @@ impl<R: Read + Seek> DisqusReader<R> {
         &self.summary
     }
 
-    fn step(&mut self) -> Result<(), Error> {
+    fn read_step(&mut self) -> Result<(), Error> {
         match next_entity(&mut self.xml, &mut self.saw_root, false)? {
             Some(Entity::Post(post)) => {
                 self.accept(*post);
@@ -238,7 +233,7 @@ impl<R: Read + Seek> DisqusReader<R> {
             None => {
                 self.threader.close(&mut self.summary);
                 self.drain();
-                self.done = true;
+                self.outbox.done = true;
             }
         }
         self.summary.replaced_invalid_utf8 = self.xml.replaced_invalid_utf8();
@@ -281,7 +276,6 @@ impl<R: Read + Seek> DisqusReader<R> {
             None
         };
         if let Some(reason) = skip {
-            self.summary.skip(reason);
             gone(self, Gone::Skipped(reason));
             return;
         }
@@ -337,37 +331,33 @@ impl<R: Read + Seek> DisqusReader<R> {
             position,
         };
         let thread = thread.unwrap_or(u32::MAX);
-        if self
-            .threader
-            .push(record, thread, &mut self.summary)
-            .is_err()
-        {
-            self.summary.error(RecordError {
-                position,
-                id: Some(id),
-                message: "the same post dsq:id twice".into(),
-            });
-        }
+        self.threader.push(record, thread, &mut self.summary);
     }
 
+    /// Queues what the threader released, each thread's `Thread` first.
     fn drain(&mut self) {
-        while let Some((record, thread)) = self.threader.pop() {
-            if self.announced.insert(thread) {
-                if self.pages.insert(record.page.clone()) {
-                    self.summary.pages += 1;
-                }
-                let entry = self.catalog.threads.get(thread as usize);
-                self.out.push_back(Item::Thread(Thread {
+        let threads = &self.catalog.threads;
+        self.outbox
+            .take(&mut self.threader, &mut self.summary, |n, page| {
+                let entry = threads.get(n as usize);
+                Thread {
                     source: Source::Disqus,
-                    page: record.page.clone(),
+                    page: page.to_owned(),
                     title: entry.and_then(|e| e.title.clone()),
                     link: entry.and_then(|e| e.link.clone()),
                     post: None,
-                }));
-            }
-            self.summary.comments += 1;
-            self.out.push_back(Item::Comment(record));
-        }
+                }
+            });
+    }
+}
+
+impl<R: Read + Seek> Advance for DisqusReader<R> {
+    fn outbox(&mut self) -> &mut Outbox {
+        &mut self.outbox
+    }
+
+    fn step(&mut self) -> Result<(), Error> {
+        self.read_step()
     }
 }
 
@@ -375,19 +365,7 @@ impl<R: Read + Seek> Iterator for DisqusReader<R> {
     type Item = Result<Item, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(item) = self.out.pop_front() {
-                return Some(Ok(item));
-            }
-            if self.done {
-                return None;
-            }
-            if let Err(e) = self.step() {
-                self.done = true;
-                self.out.clear();
-                return Some(Err(e));
-            }
-        }
+        next_item(self)
     }
 }
 

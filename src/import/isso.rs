@@ -12,7 +12,7 @@
 //! `text` is Markdown, rendered to HTML; `created` is seconds since the
 //! epoch as a float.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 
 use rusqlite::types::ValueRef;
@@ -21,10 +21,10 @@ use rusqlite::{Connection, OpenFlags, Row};
 use crate::domain::Status;
 
 use super::fields::{self, non_empty};
+use super::outbox::{Advance, Outbox, next_item};
 use super::thread::{Gone, Threader};
 use super::{
-    Error, Format, Item, Notice, NoticeKind, Position, RecordError, SkipReason, Source,
-    SourceRecord, Summary, Thread,
+    Error, Format, Item, Position, RecordError, SkipReason, Source, SourceRecord, Summary, Thread,
 };
 
 /// Rows read per query: bounded memory, few round trips.
@@ -73,10 +73,7 @@ pub struct IssoReader {
     summary: Summary,
     batch: VecDeque<CommentRow>,
     last_id: i64,
-    announced: HashSet<i64>,
-    pages: HashSet<String>,
-    out: VecDeque<Item>,
-    done: bool,
+    outbox: Outbox,
 }
 
 impl std::fmt::Debug for IssoReader {
@@ -121,10 +118,7 @@ impl IssoReader {
             summary: Summary::default(),
             batch: VecDeque::new(),
             last_id: i64::MIN,
-            announced: HashSet::new(),
-            pages: HashSet::new(),
-            out: VecDeque::new(),
-            done: false,
+            outbox: Outbox::default(),
         })
     }
 
@@ -133,7 +127,7 @@ impl IssoReader {
         &self.summary
     }
 
-    fn step(&mut self) -> Result<(), Error> {
+    fn read_step(&mut self) -> Result<(), Error> {
         if self.batch.is_empty() {
             self.fetch()?;
         }
@@ -145,7 +139,7 @@ impl IssoReader {
             None => {
                 self.threader.close(&mut self.summary);
                 self.drain();
-                self.done = true;
+                self.outbox.done = true;
             }
         }
         Ok(())
@@ -206,7 +200,6 @@ impl IssoReader {
             None
         };
         if let Some(reason) = skip {
-            self.summary.skip(reason);
             gone(self, Gone::Skipped(reason));
             return;
         }
@@ -236,11 +229,7 @@ impl IssoReader {
             Some(1) => Status::Approved,
             Some(2) => Status::Pending,
             _ => {
-                self.summary.notice(Notice {
-                    position,
-                    id: id.clone(),
-                    kind: NoticeKind::UnknownStatus,
-                });
+                self.summary.unknown_status(position, &id);
                 Status::Pending
             }
         };
@@ -267,37 +256,30 @@ impl IssoReader {
             moderato_id: None,
             position,
         };
-        if self
-            .threader
-            .push(record, thread, &mut self.summary)
-            .is_err()
-        {
-            self.summary.error(RecordError {
-                position,
-                id: Some(id),
-                message: "the same comment id twice".into(),
-            });
-        }
+        self.threader.push(record, thread, &mut self.summary);
     }
 
+    /// Queues what the threader released, each thread's `Thread` first.
     fn drain(&mut self) {
-        while let Some((record, thread)) = self.threader.pop() {
-            let tid = i64::from(thread);
-            if self.announced.insert(tid) {
-                if self.pages.insert(record.page.clone()) {
-                    self.summary.pages += 1;
-                }
-                self.out.push_back(Item::Thread(Thread {
-                    source: Source::Isso,
-                    page: record.page.clone(),
-                    title: self.threads.get(&tid).and_then(|t| t.title.clone()),
-                    link: None,
-                    post: None,
-                }));
-            }
-            self.summary.comments += 1;
-            self.out.push_back(Item::Comment(record));
-        }
+        let threads = &self.threads;
+        self.outbox
+            .take(&mut self.threader, &mut self.summary, |n, page| Thread {
+                source: Source::Isso,
+                page: page.to_owned(),
+                title: threads.get(&i64::from(n)).and_then(|t| t.title.clone()),
+                link: None,
+                post: None,
+            });
+    }
+}
+
+impl Advance for IssoReader {
+    fn outbox(&mut self) -> &mut Outbox {
+        &mut self.outbox
+    }
+
+    fn step(&mut self) -> Result<(), Error> {
+        self.read_step()
     }
 }
 
@@ -305,19 +287,7 @@ impl Iterator for IssoReader {
     type Item = Result<Item, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(item) = self.out.pop_front() {
-                return Some(Ok(item));
-            }
-            if self.done {
-                return None;
-            }
-            if let Err(e) = self.step() {
-                self.done = true;
-                self.out.clear();
-                return Some(Err(e));
-            }
-        }
+        next_item(self)
     }
 }
 

@@ -19,6 +19,7 @@
 pub mod disqus;
 pub(crate) mod fields;
 pub mod isso;
+mod outbox;
 mod thread;
 pub mod wordpress;
 mod xml;
@@ -443,6 +444,15 @@ impl Summary {
         if self.errors.len() < MAX_LISTED {
             self.errors.push(error);
         }
+    }
+
+    /// A status value the reader does not know: imported as pending.
+    pub(crate) fn unknown_status(&mut self, position: Position, id: &str) {
+        self.notice(Notice {
+            position,
+            id: id.to_owned(),
+            kind: NoticeKind::UnknownStatus,
+        });
     }
 
     pub(crate) fn notice(&mut self, notice: Notice) {

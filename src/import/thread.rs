@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::{Notice, NoticeKind, ParentRef, SkipReason, SourceRecord, Summary};
+use super::{Notice, NoticeKind, ParentRef, RecordError, SkipReason, SourceRecord, Summary};
 
 /// Why a known comment will not be yielded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,10 +79,6 @@ enum Resolution {
     Wait(Key),
 }
 
-/// A record pushed twice with the same id.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Duplicate;
-
 /// The parent resolution of one reader. Records go in with [`push`] and come
 /// out of [`pop`] with their thread number, parents first.
 ///
@@ -141,7 +137,7 @@ impl Threader {
     }
 
     /// Records that `id` will not be yielded, so its replies re-attach to
-    /// `parent`; releases replies waiting for it.
+    /// `parent`, and counts a skip; releases replies waiting for it.
     pub(crate) fn gone(
         &mut self,
         id: &str,
@@ -151,6 +147,9 @@ impl Threader {
         why: Gone,
         summary: &mut Summary,
     ) {
+        if let Gone::Skipped(reason) = why {
+            summary.skip(reason);
+        }
         let key = Key::of(id);
         self.gone.insert(key.clone(), (parent.map(Key::of), why));
         match self.known.get_mut(&key) {
@@ -170,13 +169,9 @@ impl Threader {
     }
 
     /// Takes a record of thread `thread`; its `original_parent` is resolved
-    /// into `parent` now or once the parent was yielded.
-    pub(crate) fn push(
-        &mut self,
-        record: SourceRecord,
-        thread: u32,
-        summary: &mut Summary,
-    ) -> Result<(), Duplicate> {
+    /// into `parent` now or once the parent was yielded. A second record
+    /// with an id already taken is refused as a record error.
+    pub(crate) fn push(&mut self, record: SourceRecord, thread: u32, summary: &mut Summary) {
         let key = Key::of(&record.id);
         match self.known.get(&key) {
             Some(Known {
@@ -184,7 +179,14 @@ impl Threader {
                 ..
             })
             | None => {}
-            Some(_) => return Err(Duplicate),
+            Some(_) => {
+                summary.error(RecordError {
+                    position: record.position,
+                    id: Some(record.id),
+                    message: "its id was already used by an earlier comment".into(),
+                });
+                return;
+            }
         }
         self.known.insert(
             key,
@@ -195,7 +197,6 @@ impl Threader {
             },
         );
         self.place(record, thread, summary);
-        Ok(())
     }
 
     /// The next record, parents first, with its thread number.
@@ -391,9 +392,9 @@ mod tests {
     #[test]
     fn a_reply_before_its_parent_waits_for_it() {
         let (mut t, mut s) = (Threader::new(false), Summary::default());
-        t.push(record("2", Some("1"), 1), 0, &mut s).expect("new");
+        t.push(record("2", Some("1"), 1), 0, &mut s);
         assert_eq!(drain(&mut t), vec![]);
-        t.push(record("1", None, 2), 0, &mut s).expect("new");
+        t.push(record("1", None, 2), 0, &mut s);
         assert_eq!(drain(&mut t), vec![pair("1", None), pair("2", Some("1"))]);
         assert_eq!(s.notices_total, 0);
     }
@@ -401,8 +402,8 @@ mod tests {
     #[test]
     fn a_missing_parent_becomes_top_level_when_the_scope_closes() {
         let (mut t, mut s) = (Threader::new(false), Summary::default());
-        t.push(record("2", Some("9"), 1), 0, &mut s).expect("new");
-        t.push(record("3", Some("2"), 2), 0, &mut s).expect("new");
+        t.push(record("2", Some("9"), 1), 0, &mut s);
+        t.push(record("3", Some("2"), 2), 0, &mut s);
         t.close(&mut s);
         assert_eq!(drain(&mut t), vec![pair("2", None), pair("3", Some("2"))]);
         assert_eq!(s.notices[0].kind, NoticeKind::ParentMissing);
@@ -412,7 +413,7 @@ mod tests {
     #[test]
     fn replies_of_a_gone_comment_go_to_its_parent() {
         let (mut t, mut s) = (Threader::new(false), Summary::default());
-        t.push(record("1", None, 1), 0, &mut s).expect("new");
+        t.push(record("1", None, 1), 0, &mut s);
         t.gone(
             "2",
             0,
@@ -421,7 +422,7 @@ mod tests {
             Gone::Skipped(SkipReason::Pingback),
             &mut s,
         );
-        t.push(record("3", Some("2"), 3), 0, &mut s).expect("new");
+        t.push(record("3", Some("2"), 3), 0, &mut s);
         assert_eq!(drain(&mut t), vec![pair("1", None), pair("3", Some("1"))]);
         assert_eq!(
             s.notices[0].kind,
@@ -432,8 +433,8 @@ mod tests {
     #[test]
     fn a_cycle_is_broken_at_its_first_record() {
         let (mut t, mut s) = (Threader::new(false), Summary::default());
-        t.push(record("1", Some("2"), 1), 0, &mut s).expect("new");
-        t.push(record("2", Some("1"), 2), 0, &mut s).expect("new");
+        t.push(record("1", Some("2"), 1), 0, &mut s);
+        t.push(record("2", Some("1"), 2), 0, &mut s);
         t.close(&mut s);
         assert_eq!(drain(&mut t), vec![pair("1", None), pair("2", Some("1"))]);
         assert_eq!(s.notices[0].kind, NoticeKind::ParentCycle);
@@ -444,19 +445,18 @@ mod tests {
         let (mut t, mut s) = (Threader::new(true), Summary::default());
         t.expect("1", 0, 1000, None);
         t.expect("2", 0, 2000, None);
-        t.push(record("2", Some("1"), 2), 0, &mut s)
-            .expect("announced");
-        t.push(record("3", Some("8"), 3), 0, &mut s).expect("new");
+        t.push(record("2", Some("1"), 2), 0, &mut s);
+        t.push(record("3", Some("8"), 3), 0, &mut s);
         assert_eq!(drain(&mut t), vec![pair("3", None)]);
-        t.push(record("1", None, 1), 0, &mut s).expect("announced");
+        t.push(record("1", None, 1), 0, &mut s);
         assert_eq!(drain(&mut t), vec![pair("1", None), pair("2", Some("1"))]);
     }
 
     #[test]
     fn a_parent_on_another_thread_is_missing() {
         let (mut t, mut s) = (Threader::new(false), Summary::default());
-        t.push(record("1", None, 1), 0, &mut s).expect("new");
-        t.push(record("2", Some("1"), 2), 1, &mut s).expect("new");
+        t.push(record("1", None, 1), 0, &mut s);
+        t.push(record("2", Some("1"), 2), 1, &mut s);
         assert_eq!(drain(&mut t), vec![pair("1", None), pair("2", None)]);
         assert_eq!(s.notices[0].kind, NoticeKind::ParentMissing);
     }
@@ -475,7 +475,10 @@ mod tests {
     #[test]
     fn the_same_id_twice_is_refused() {
         let (mut t, mut s) = (Threader::new(false), Summary::default());
-        t.push(record("1", None, 1), 0, &mut s).expect("new");
-        assert_eq!(t.push(record("1", None, 2), 0, &mut s), Err(Duplicate));
+        t.push(record("1", None, 1), 0, &mut s);
+        t.push(record("1", None, 2), 0, &mut s);
+        assert_eq!(drain(&mut t), vec![pair("1", None)]);
+        assert_eq!(s.errors_total, 1);
+        assert_eq!(s.errors[0].position, Position::Text { line: 2, column: 1 });
     }
 }

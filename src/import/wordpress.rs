@@ -15,17 +15,17 @@
 //! thread through [`Threader`]; a parent missing from the item makes a
 //! top-level comment, with a notice.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::io::Read;
 
 use crate::domain::{CommentId, Status};
 
 use super::fields::{self, non_empty};
+use super::outbox::{Advance, Outbox, next_item};
 use super::thread::{Gone, Threader};
 use super::xml::{Ns, Step, Tag, XmlInput, unexpected_eof};
 use super::{
-    Error, Format, Item, Notice, NoticeKind, Position, RecordError, SkipReason, Source,
-    SourceRecord, Summary, Thread,
+    Error, Format, Item, Position, RecordError, SkipReason, Source, SourceRecord, Summary, Thread,
 };
 
 /// The comment meta key under which moderato's WXR export writes a
@@ -198,12 +198,9 @@ pub struct WxrReader<R: Read> {
     authors: HashSet<String>,
     item: Option<ItemState>,
     items: u32,
-    announced_item: Option<u32>,
-    pages: HashSet<String>,
-    out: VecDeque<Item>,
+    outbox: Outbox,
     saw_root: bool,
     saw_wxr: bool,
-    done: bool,
 }
 
 impl<R: Read> WxrReader<R> {
@@ -216,12 +213,9 @@ impl<R: Read> WxrReader<R> {
             authors: HashSet::new(),
             item: None,
             items: 0,
-            announced_item: None,
-            pages: HashSet::new(),
-            out: VecDeque::new(),
+            outbox: Outbox::default(),
             saw_root: false,
             saw_wxr: false,
-            done: false,
         }
     }
 
@@ -230,8 +224,8 @@ impl<R: Read> WxrReader<R> {
         &self.summary
     }
 
-    /// Reads until something can be yielded or the file ended.
-    fn step(&mut self) -> Result<(), Error> {
+    /// Reads one element (a whole comment at item level).
+    fn read_step(&mut self) -> Result<(), Error> {
         match self.xml.next(classify)? {
             Step::Start(tag) => self.start(tag)?,
             Step::End => {
@@ -254,7 +248,7 @@ impl<R: Read> WxrReader<R> {
                 }
                 self.threader.close(&mut self.summary);
                 self.drain();
-                self.done = true;
+                self.outbox.done = true;
             }
         }
         self.summary.replaced_invalid_utf8 = self.xml.replaced_invalid_utf8();
@@ -446,7 +440,6 @@ impl<R: Read> WxrReader<R> {
         }
         .or_else(|| c.content.trim().is_empty().then_some(SkipReason::Empty));
         if let Some(reason) = skip {
-            self.summary.skip(reason);
             gone_as(self, Gone::Skipped(reason));
             return;
         }
@@ -477,11 +470,7 @@ impl<R: Read> WxrReader<R> {
             "spam" => Status::Spam,
             "trash" | "post-trashed" => Status::Rejected,
             _ => {
-                self.summary.notice(Notice {
-                    position,
-                    id: id.clone(),
-                    kind: NoticeKind::UnknownStatus,
-                });
+                self.summary.unknown_status(position, &id);
                 Status::Pending
             }
         };
@@ -504,38 +493,30 @@ impl<R: Read> WxrReader<R> {
             moderato_id: c.moderato_id,
             position,
         };
-        if self
-            .threader
-            .push(record, thread, &mut self.summary)
-            .is_err()
-        {
-            self.summary.error(RecordError {
-                position,
-                id: Some(id),
-                message: "the same <wp:comment_id> twice in one item".into(),
-            });
-        }
+        self.threader.push(record, thread, &mut self.summary);
     }
 
-    /// Moves what the threader released to the output, each item's
-    /// `Thread` before its first comment.
+    /// Queues what the threader released, each item's `Thread` first.
     fn drain(&mut self) {
-        while let Some((record, thread)) = self.threader.pop() {
-            if self.announced_item != Some(thread) {
-                self.announced_item = Some(thread);
-                if self.pages.insert(record.page.clone()) {
-                    self.summary.pages += 1;
-                }
-                let page = record.page.clone();
-                let thread = match &self.item {
-                    Some(item) => item.thread(page),
-                    None => ItemState::default().thread(page),
-                };
-                self.out.push_back(Item::Thread(thread));
-            }
-            self.summary.comments += 1;
-            self.out.push_back(Item::Comment(record));
-        }
+        let item = &self.item;
+        self.outbox.take(
+            &mut self.threader,
+            &mut self.summary,
+            |_, page| match item {
+                Some(item) => item.thread(page.to_owned()),
+                None => ItemState::default().thread(page.to_owned()),
+            },
+        );
+    }
+}
+
+impl<R: Read> Advance for WxrReader<R> {
+    fn outbox(&mut self) -> &mut Outbox {
+        &mut self.outbox
+    }
+
+    fn step(&mut self) -> Result<(), Error> {
+        self.read_step()
     }
 }
 
@@ -543,18 +524,6 @@ impl<R: Read> Iterator for WxrReader<R> {
     type Item = Result<Item, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(item) = self.out.pop_front() {
-                return Some(Ok(item));
-            }
-            if self.done {
-                return None;
-            }
-            if let Err(e) = self.step() {
-                self.done = true;
-                self.out.clear();
-                return Some(Err(e));
-            }
-        }
+        next_item(self)
     }
 }

@@ -18,8 +18,10 @@ fn disqus_counts_statuses_skips_errors_and_pages() {
         [("deleted", 2), ("empty", 1)].into_iter().collect()
     );
     assert_eq!(out.summary.pages, 3);
-    let pages: Vec<&str> = out.threads.iter().map(|t| t.page.as_str()).collect();
-    assert_eq!(pages, ["/2019/08/first/", "/?p=77", "/2019/09/third/"]);
+    assert_eq!(
+        out.pages(),
+        ["/2019/08/first/", "/?p=77", "/2019/09/third/"]
+    );
     assert_eq!(out.threads[0].title.as_deref(), Some("First & foremost"));
     let errors: Vec<(Option<&str>, &str)> = out
         .summary
@@ -54,14 +56,8 @@ fn disqus_threads_after_their_posts_and_parents_later_in_the_file() {
     // Post 4 answers the deleted post 3: it moves up to post 3's parent.
     assert_eq!(out.parent_of("4"), Some("1"));
     assert_eq!(out.comment("4").original_parent.as_deref(), Some("3"));
-    let notices: Vec<(&str, NoticeKind)> = out
-        .summary
-        .notices
-        .iter()
-        .map(|n| (n.id.as_str(), n.kind))
-        .collect();
     assert_eq!(
-        notices,
+        out.notices(),
         [
             ("4", NoticeKind::ParentSkipped(SkipReason::Deleted)),
             ("8", NoticeKind::ParentMissing)

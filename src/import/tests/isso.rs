@@ -40,8 +40,7 @@ fn isso_counts_statuses_skips_errors_and_pages() {
         [("deleted", 1), ("empty", 1)].into_iter().collect()
     );
     assert_eq!(out.summary.pages, 2);
-    let pages: Vec<&str> = out.threads.iter().map(|t| t.page.as_str()).collect();
-    assert_eq!(pages, ["/2020/03/loss/", "/notes/caf%C3%A9/"]);
+    assert_eq!(out.pages(), ["/2020/03/loss/", "/notes/caf%C3%A9/"]);
     assert_eq!(out.threads[1].title.as_deref(), Some("Café notes"));
     let errors: Vec<(Position, &str)> = out
         .summary
@@ -82,14 +81,8 @@ fn isso_deleted_comments_give_their_replies_to_their_parent() {
     assert_eq!(out.comment("4").original_parent.as_deref(), Some("3"));
     assert_eq!(out.parent_of("7"), Some("6"));
     assert_eq!(out.parent_of("9"), None);
-    let notices: Vec<(&str, NoticeKind)> = out
-        .summary
-        .notices
-        .iter()
-        .map(|n| (n.id.as_str(), n.kind))
-        .collect();
     assert_eq!(
-        notices,
+        out.notices(),
         [
             ("4", NoticeKind::ParentSkipped(SkipReason::Deleted)),
             ("5", NoticeKind::ParentSkipped(SkipReason::Deleted)),

@@ -9,7 +9,7 @@ mod wordpress;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::import::{Error, Format, Item, Reader, SourceRecord, Summary, Thread, open};
+use crate::import::{Error, Format, Item, NoticeKind, Reader, SourceRecord, Summary, Thread, open};
 
 pub(super) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -53,6 +53,18 @@ impl Outcome {
             .skipped
             .iter()
             .map(|(reason, n)| (reason.as_str(), *n))
+            .collect()
+    }
+
+    pub fn pages(&self) -> Vec<&str> {
+        self.threads.iter().map(|t| t.page.as_str()).collect()
+    }
+
+    pub fn notices(&self) -> Vec<(&str, NoticeKind)> {
+        self.summary
+            .notices
+            .iter()
+            .map(|n| (n.id.as_str(), n.kind))
             .collect()
     }
 

@@ -69,8 +69,10 @@ fn wxr_1_2_counts_statuses_skips_and_pages() {
     );
     assert_eq!(out.summary.comments, 15);
     assert_eq!(out.summary.pages, 3);
-    let pages: Vec<&str> = out.threads.iter().map(|t| t.page.as_str()).collect();
-    assert_eq!(pages, ["/2023/05/on-grief/", "/?p=4", "/2023/06/trust/"]);
+    assert_eq!(
+        out.pages(),
+        ["/2023/05/on-grief/", "/?p=4", "/2023/06/trust/"]
+    );
     assert_eq!(out.summary.errors_total, 0);
 }
 
@@ -120,14 +122,8 @@ fn wxr_replies_keep_their_thread_and_come_after_their_parent() {
     let parent = out.comment("104").parent.clone().expect("a parent");
     assert_eq!(parent.created_at, out.comment("105").created_at);
 
-    let notices: Vec<(&str, NoticeKind)> = out
-        .summary
-        .notices
-        .iter()
-        .map(|n| (n.id.as_str(), n.kind))
-        .collect();
     assert_eq!(
-        notices,
+        out.notices(),
         [
             ("111", NoticeKind::ParentSkipped(SkipReason::Pingback)),
             ("110", NoticeKind::ParentMissing)
