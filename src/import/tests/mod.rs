@@ -1,6 +1,7 @@
 //! Tests of the readers against the fixtures in `tests/fixtures/import/`,
 //! which are written the way WordPress, Disqus and Isso write their files.
 
+mod damage;
 mod detect;
 mod disqus;
 mod isso;
