@@ -14,6 +14,8 @@
 //! - [`api`]: public routes; [`admin`]: admin routes; [`error`]: `ApiError`;
 //!   [`etag`]: content validators and 304s.
 //! - [`domain`], [`intake`], [`sanitize`], [`privacy`], [`store`].
+//! - [`learn`]: the learning filter (features, models, prequential replay),
+//!   pure and not yet wired into the store or the routes.
 //! - [`rules`]: the spam rules engine (rule files, normalization, verdicts,
 //!   form tokens, and the `rules check` / `rules eval` commands).
 //! - [`client_addr`]: the client address behind trusted proxies;
@@ -34,6 +36,7 @@ pub mod domain;
 pub mod error;
 pub mod etag;
 pub mod intake;
+pub mod learn;
 pub mod metrics;
 pub mod notify;
 pub mod privacy;

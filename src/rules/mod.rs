@@ -27,7 +27,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use form_token::{FormTokens, TokenCheck};
-pub use normalize::normalize;
+pub use normalize::{decode_visible, fold, normalize};
+pub use text::{LinkFinder, Script, host_of};
 
 use compile::Compiled;
 use spec::RuleSpec;
