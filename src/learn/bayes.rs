@@ -9,33 +9,55 @@
 use super::counts::{Counts, UnlearnError, distinct_buckets};
 use super::{Clue, Features, Label, Learner, Scored};
 
-/// Robinson's `s`: how many comments' worth of weight the prior `x` has
-/// against a feature's own counts (SpamBayes' `unknown_word_strength`).
-const STRENGTH: f64 = 0.45;
-
 /// Robinson's `x`: the spam probability of a feature seen in no comment.
 const PRIOR: f64 = 0.5;
 
-/// Features whose probability lies closer to 0.5 than this say too little
-/// to be counted (SpamBayes' `minimum_prob_strength`).
-const MIN_STRENGTH: f64 = 0.1;
+/// The tunable constants of Robinson-Fisher scoring.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Params {
+    /// Robinson's `s`: how many comments' worth of weight the prior has
+    /// against a feature's own counts (SpamBayes' `unknown_word_strength`).
+    pub strength: f64,
+    /// Features whose probability lies closer to 0.5 than this say too
+    /// little to be counted (SpamBayes' `minimum_prob_strength`).
+    pub min_strength: f64,
+    /// At most this many of the strongest features are combined
+    /// (SpamBayes' `max_discriminators`).
+    pub max_clues: usize,
+}
 
-/// At most this many of the strongest features are combined
-/// (SpamBayes' `max_discriminators`).
-const MAX_CLUES: usize = 150;
+impl Default for Params {
+    /// SpamBayes' defaults, but bogofilter's `s` = 1: in the sweep of
+    /// BENCHMARKS.md it binned a third as many ham for the same recall.
+    fn default() -> Self {
+        Params {
+            strength: 1.0,
+            min_strength: 0.1,
+            max_clues: 150,
+        }
+    }
+}
 
 /// Robinson-Fisher over a count table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RobinsonFisher {
     /// The counts scored from: the part to persist.
     pub counts: Counts,
+    /// How the counts are scored (not persisted: code, not data).
+    pub params: Params,
 }
 
 impl RobinsonFisher {
     /// An empty model keeping `bits` key bits.
     pub fn new(bits: u8) -> Self {
+        Self::with_params(bits, Params::default())
+    }
+
+    /// An empty model with other scoring constants (for comparisons).
+    pub fn with_params(bits: u8, params: Params) -> Self {
         RobinsonFisher {
             counts: Counts::new(bits),
+            params,
         }
     }
 
@@ -57,7 +79,8 @@ impl RobinsonFisher {
         };
         let (s, h) = (ratio(spam, spam_docs), ratio(ham, ham_docs));
         let p = if s + h == 0.0 { PRIOR } else { s / (s + h) };
-        Some((STRENGTH * PRIOR + n * p) / (STRENGTH + n))
+        let strength = self.params.strength;
+        Some((strength * PRIOR + n * p) / (strength + n))
     }
 }
 
@@ -83,19 +106,19 @@ impl Learner for RobinsonFisher {
             .into_iter()
             .filter_map(|(bucket, key)| {
                 let f = self.probability(bucket)?;
-                ((f - 0.5).abs() >= MIN_STRENGTH).then_some(Clue {
+                ((f - 0.5).abs() >= self.params.min_strength).then_some(Clue {
                     key,
                     bucket,
                     weight: f,
                 })
             })
             .collect();
-        if clues.len() > MAX_CLUES {
+        if clues.len() > self.params.max_clues {
             clues.sort_unstable_by(|a, b| {
                 let (sa, sb) = ((a.weight - 0.5).abs(), (b.weight - 0.5).abs());
                 sb.total_cmp(&sa).then(a.bucket.cmp(&b.bucket))
             });
-            clues.truncate(MAX_CLUES);
+            clues.truncate(self.params.max_clues);
         }
         Scored::new(chi_combine(&clues), clues, 0.5)
     }

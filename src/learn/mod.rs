@@ -27,7 +27,7 @@ pub mod verdict;
 
 use serde::{Deserialize, Serialize};
 
-pub use bayes::{NaiveBayes, RobinsonFisher};
+pub use bayes::{NaiveBayes, Params, RobinsonFisher};
 pub use counts::{Counts, DEFAULT_BUCKET_BITS, MAX_BUCKET_BITS, UnlearnError};
 pub use features::{Comment, Extractor, Features, HashKey, email_domain};
 pub use logistic::Logistic;

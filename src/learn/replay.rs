@@ -146,16 +146,8 @@ pub struct Confusion {
 }
 
 impl Confusion {
-    fn of<'a>(outcomes: impl Iterator<Item = &'a Outcome>, positive: fn(&Outcome) -> bool) -> Self {
-        let mut c = Confusion::default();
-        for o in outcomes {
-            match (o.spam, positive(o)) {
-                (true, true) => c.tp += 1,
-                (false, true) => c.fp += 1,
-                (true, false) => c.r#fn += 1,
-                (false, false) => c.tn += 1,
-            }
-        }
+    /// Rates from counts.
+    pub fn from_counts(tp: usize, fp: usize, r#fn: usize, tn: usize) -> Self {
         let ratio = |a: usize, b: usize| {
             if a + b == 0 {
                 1.0
@@ -163,14 +155,45 @@ impl Confusion {
                 a as f64 / (a + b) as f64
             }
         };
-        c.precision = ratio(c.tp, c.fp);
-        c.recall = ratio(c.tp, c.r#fn);
-        c.f1 = if c.precision + c.recall == 0.0 {
+        let precision = ratio(tp, fp);
+        let recall = ratio(tp, r#fn);
+        let f1 = if precision + recall == 0.0 {
             0.0
         } else {
-            2.0 * c.precision * c.recall / (c.precision + c.recall)
+            2.0 * precision * recall / (precision + recall)
         };
-        c
+        Confusion {
+            tp,
+            fp,
+            r#fn,
+            tn,
+            precision,
+            recall,
+            f1,
+        }
+    }
+
+    /// The counts of both, rates recomputed (micro-average).
+    pub fn merge(&self, other: &Confusion) -> Self {
+        Confusion::from_counts(
+            self.tp + other.tp,
+            self.fp + other.fp,
+            self.r#fn + other.r#fn,
+            self.tn + other.tn,
+        )
+    }
+
+    fn of<'a>(outcomes: impl Iterator<Item = &'a Outcome>, positive: fn(&Outcome) -> bool) -> Self {
+        let [mut tp, mut fp, mut r#fn, mut tn] = [0; 4];
+        for o in outcomes {
+            match (o.spam, positive(o)) {
+                (true, true) => tp += 1,
+                (false, true) => fp += 1,
+                (true, false) => r#fn += 1,
+                (false, false) => tn += 1,
+            }
+        }
+        Confusion::from_counts(tp, fp, r#fn, tn)
     }
 }
 
@@ -199,7 +222,18 @@ pub struct Figures {
 }
 
 impl Figures {
-    fn of(outcomes: &[Outcome]) -> Self {
+    /// The figures of both runs together.
+    pub fn merge(&self, other: &Figures) -> Self {
+        Figures {
+            decisions: self.decisions + other.decisions,
+            flagged: self.flagged.merge(&other.flagged),
+            spam: self.spam.merge(&other.spam),
+            ham_binned: self.ham_binned + other.ham_binned,
+        }
+    }
+
+    /// The figures of a run of outcomes.
+    pub fn of(outcomes: &[Outcome]) -> Self {
         Figures {
             decisions: outcomes.len(),
             flagged: Confusion::of(outcomes.iter(), |o| o.flagged),
@@ -254,6 +288,22 @@ impl Report {
             all: Figures::of(outcomes),
             windows,
         }
+    }
+
+    /// Several runs (shuffled with different seeds) pooled window by window.
+    pub fn pooled(reports: &[Report]) -> Option<Report> {
+        let (first, rest) = reports.split_first()?;
+        let mut out = first.clone();
+        for r in rest {
+            out.all = out.all.merge(&r.all);
+            for w in &r.windows {
+                match out.windows.iter_mut().find(|o| o.name == w.name) {
+                    Some(o) => o.figures = o.figures.merge(&w.figures),
+                    None => out.windows.push(w.clone()),
+                }
+            }
+        }
+        Some(out)
     }
 }
 

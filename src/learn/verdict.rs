@@ -94,26 +94,47 @@ impl Default for Mapping {
 }
 
 impl Mapping {
-    /// The score the learned rule adds for a probability. `hard_signal`:
-    /// a honeypot, BBCode or link-list rule hit, so the score may not go
-    /// down; `experience`: the author's decisions learned so far.
-    pub fn score(&self, probability: f64, experience: Experience, hard_signal: bool) -> i32 {
-        let score = if probability >= self.spam_from {
-            if experience.trusted() {
-                self.spam
-            } else {
-                self.hold
-            }
-        } else if probability >= self.hold_from {
+    /// The score the learned rule adds to `rules_score` (the sum of the
+    /// other rules) for a spam probability.
+    ///
+    /// - From `spam_from`, once the author is [`Experience::trusted`], it
+    ///   adds `spam`: confident enough to file spam on its own. Before
+    ///   that it adds `hold`.
+    /// - From `hold_from` it adds `hold`: held on its own.
+    /// - From `nudge_from` it adds `nudge`: one weak signal more holds.
+    /// - Below `relief_below` it subtracts `relief` (a confident ham
+    ///   outweighs a lone link or drug name), unless `hard_signal`: a
+    ///   honeypot, BBCode or link-list rule hit, which it never lowers.
+    ///
+    /// Below `spam_from` (or before trust) the learned rule may hold but
+    /// never files spam itself: it stops one point short of the spam
+    /// threshold unless the other rules reach it alone. The measured ham
+    /// the filter wrongly binned were all of this kind (a held comment
+    /// tipped over by a probability of 0.83-0.95).
+    pub fn score(
+        &self,
+        rules_score: i32,
+        probability: f64,
+        experience: Experience,
+        hard_signal: bool,
+    ) -> i32 {
+        if probability >= self.spam_from && experience.trusted() {
+            return self.spam;
+        }
+        let learned = if probability >= self.hold_from || probability >= self.spam_from {
             self.hold
         } else if probability >= self.nudge_from {
             self.nudge
-        } else if probability < self.relief_below {
+        } else if probability < self.relief_below && !hard_signal {
             -self.relief
         } else {
             0
         };
-        if hard_signal { score.max(0) } else { score }
+        if learned > 0 && rules_score < self.spam {
+            learned.min(self.spam - 1 - rules_score).max(0)
+        } else {
+            learned
+        }
     }
 }
 
@@ -126,16 +147,35 @@ mod tests {
         let m = Mapping::default();
         let new = Experience { spam: 19, ham: 500 };
         let old = Experience { spam: 20, ham: 20 };
-        assert_eq!(m.score(1.0, new, false), m.hold);
-        assert!(m.score(1.0, new, false) < m.spam);
-        assert_eq!(m.score(1.0, old, false), m.spam);
+        assert_eq!(m.score(0, 1.0, new, false), m.hold);
+        for rules in -5..m.spam {
+            assert!(
+                rules + m.score(rules, 1.0, new, false) < m.spam,
+                "rules {rules}"
+            );
+        }
+        assert_eq!(m.score(0, 1.0, old, false), m.spam);
+    }
+
+    #[test]
+    fn below_certainty_it_holds_but_never_bins() {
+        let m = Mapping::default();
+        let old = Experience {
+            spam: 500,
+            ham: 500,
+        };
+        assert_eq!(m.score(0, 0.95, old, false), m.hold);
+        assert_eq!(m.score(7, 0.95, old, false), 2);
+        assert_eq!(m.score(9, 0.7, old, false), 0);
+        // The rules alone still bin.
+        assert_eq!(m.score(12, 0.7, old, false), m.nudge);
     }
 
     #[test]
     fn never_lowers_a_hard_signal() {
         let m = Mapping::default();
-        assert!(m.score(0.0, Experience::default(), false) < 0);
-        assert_eq!(m.score(0.0, Experience::default(), true), 0);
+        assert!(m.score(5, 0.0, Experience::default(), false) < 0);
+        assert_eq!(m.score(5, 0.0, Experience::default(), true), 0);
     }
 
     #[test]
