@@ -2,7 +2,7 @@
 //! BENCHMARKS.md "Learning filter: choosing the method".
 //!
 //! Run: `cargo run --release --example learn_compare -- FILE... [--seed N]...
-//! [--train FILE]... [--folds K] [--rules DIR] [--rf-s S] [--rf-min-strength M]`
+//! [--train FILE]... [--folds K] [--rules DIR] [--rf-s S] [--rf-min-strength M] [--misses]`
 //!
 //! For every FILE of labeled comments (JSON Lines) and every method
 //! (Robinson-Fisher, naive Bayes, logistic regression) it prints markdown
@@ -21,6 +21,8 @@
 //! - exactness: learn FILE with every third label flipped, change those
 //!   decisions (unlearn, learn), and compare with a rebuild from the final
 //!   ledger in reverse order: the largest probability difference;
+//! - with `--misses`, every comment the shipped method (with the rules,
+//!   given `--rules`) got wrong in the file-order replay, with its clues;
 //! - mean time to score and to learn one comment, and the table's heap size
 //!   (a rough guide: the criterion bench `learn` is the measurement).
 
@@ -62,6 +64,7 @@ struct Args {
     folds: usize,
     rules: Option<PathBuf>,
     rf: Params,
+    misses: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -72,6 +75,7 @@ fn parse_args() -> Result<Args, String> {
         folds: 0,
         rules: None,
         rf: Params::default(),
+        misses: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -89,6 +93,7 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--folds: {e}"))?
             }
             "--rules" => args.rules = Some(value("--rules")?.into()),
+            "--misses" => args.misses = true,
             "--rf-s" => {
                 args.rf.strength = value("--rf-s")?
                     .parse()
@@ -167,6 +172,10 @@ fn run() -> Result<(), String> {
             &args.seeds,
         );
         exactness_table(&ex, &comments, &seed);
+        if args.misses {
+            let start = starts.last().map_or(&[][..], |s| s.1);
+            misses(&ex, rules.as_ref(), &comments, start);
+        }
     }
     Ok(())
 }
@@ -542,6 +551,64 @@ fn exactness_table(ex: &Extractor, comments: &[LabeledComment], seed: &[LabeledC
             "| {name} | {} | {drift:.6} |",
             if incremental.exact() { "yes" } else { "no" }
         );
+    }
+    println!();
+}
+
+fn misses(
+    ex: &Extractor,
+    rules: Option<&RuleSet>,
+    comments: &[LabeledComment],
+    seed: &[LabeledComment],
+) {
+    println!(
+        "Misses of robinson-fisher{} (file order, start: {}):\n",
+        if rules.is_some() { " + rules" } else { "" },
+        if seed.is_empty() { "empty" } else { "seed" }
+    );
+    let mapping = Mapping::default();
+    let mut m = trained("robinson-fisher", ex, seed);
+    let mut exp = moderato::learn::Experience::default();
+    for c in comments {
+        let f = c.features(ex);
+        let s = m.score(&f);
+        let (flagged, hits) = match rules {
+            Some(rules) => {
+                let v = rules.evaluate(&Subject {
+                    author: &c.author,
+                    email: c.email.trim(),
+                    url: &c.url,
+                    comment: &c.comment,
+                    page: "",
+                    request: None,
+                });
+                let hard = v.hits.iter().any(|h| HARD_RULES.contains(&h.rule.as_str()));
+                let score = v.score + mapping.score(v.score, s.probability, exp, hard);
+                let names: Vec<String> = v.hits.iter().map(|h| h.rule.clone()).collect();
+                (
+                    rules.action_for(score) != Action::Accept,
+                    format!("rules {} {names:?}", v.score),
+                )
+            }
+            None => (s.probability >= HOLD_P, String::new()),
+        };
+        if flagged != (c.label == Label::Spam) {
+            let text: String = c.comment.chars().take(110).collect();
+            println!(
+                "- {} {} [{}] {} {} | {}",
+                c.id,
+                c.label.as_str(),
+                c.kind,
+                s.explain(&f).hit_text(),
+                hits,
+                text.replace('\n', " ")
+            );
+        }
+        m.learn(f.keys(), c.label);
+        match c.label {
+            Label::Spam => exp.spam += 1,
+            Label::Ham => exp.ham += 1,
+        }
     }
     println!();
 }

@@ -169,7 +169,9 @@ impl Extractor {
         self.site_features(comment.url, &mut sink);
         for piece in tokens::pieces(&normalize(comment.author), &[]) {
             let _ = match piece {
-                Piece::Word(w) | Piece::Spaceless(w) => sink.add(Namespace::Name, w),
+                Piece::Word(w) | Piece::Short(w) | Piece::Spaceless(w) => {
+                    sink.add(Namespace::Name, w)
+                }
                 Piece::Undone(w) => sink.add(Namespace::Name, &w),
                 Piece::LongWord | Piece::LongNumber => sink.add(Namespace::Shape, "odd name"),
             };
@@ -210,6 +212,7 @@ impl Extractor {
         for piece in tokens::pieces(&text, &spans) {
             let word = match piece {
                 Piece::Word(w) => sink.add(Namespace::Word, w),
+                Piece::Short(w) => sink.remember_only(w),
                 Piece::Undone(w) => {
                     sink.add(Namespace::Shape, "disguised word");
                     sink.add(Namespace::Word, &w)
@@ -281,7 +284,7 @@ fn url_words(link: &str, sink: &mut Sink) {
     let host = host.rsplit_once('.').map_or(host, |(labels, _)| labels);
     for part in [host, path] {
         for piece in tokens::pieces(part, &[]) {
-            if let Piece::Word(w) = piece
+            if let Piece::Word(w) | Piece::Short(w) = piece
                 && !matches!(w, "www" | "http" | "https" | "html" | "php")
             {
                 sink.add(Namespace::UrlWord, w);
@@ -329,14 +332,16 @@ fn scripts(text: &str, sink: &mut Sink) {
             None => counts.push((script, 1)),
         }
     }
-    let mut major = 0;
+    let mut major = Vec::new();
     for (script, n) in counts {
         if n * 5 >= letters {
-            major += 1;
+            major.push(script);
             sink.add(Namespace::Script, script_name(script));
         }
     }
-    if major > 1 {
+    // Japanese is written in Han and kana at once: that is one language.
+    major.retain(|s| *s != Script::Kana);
+    if major.len() > 1 {
         sink.add(Namespace::Shape, "several scripts");
     }
 }
@@ -376,9 +381,12 @@ fn evasions(raw: &str, visible: &str) -> Vec<&'static str> {
     ) {
         found.push("invisible characters");
     }
-    if has(
-        |c| matches!(c, '\u{FF01}'..='\u{FF5E}' | '\u{1D400}'..='\u{1D7FF}' | '\u{2160}'..='\u{217F}'),
-    ) {
+    // Full-width letters and digits, mathematical and Roman-numeral letters;
+    // not full-width punctuation, which Chinese and Japanese use normally.
+    if has(|c| {
+        matches!(c, '\u{FF10}'..='\u{FF19}' | '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}'
+            | '\u{1D400}'..='\u{1D7FF}' | '\u{2160}'..='\u{217F}')
+    }) {
         found.push("styled letters");
     }
     if has(|c| {
@@ -443,6 +451,16 @@ impl Sink {
         }
         let key = self.key(namespace, &[text.as_bytes()]);
         Some(self.remember(key, namespace, text))
+    }
+
+    /// Keeps a word's text for pairs without making it a feature.
+    fn remember_only(&mut self, text: &str) -> Option<(u32, u32)> {
+        if self.full() {
+            return None;
+        }
+        let start = self.arena.len();
+        self.arena.push_str(text);
+        Some((start as u32, self.arena.len() as u32))
     }
 
     /// Adds the pair of two features already added (arena ranges).

@@ -29,6 +29,9 @@ pub(super) enum Piece<'a> {
     /// A word recovered from an evasive spelling: spaced-out letters joined
     /// (`v.i.a.g.r.a` -> `viagra`) or leetspeak undone (`pr3scription`).
     Undone(String),
+    /// A two-letter word (`my`, `in`, `ex`): too common to weigh alone,
+    /// but it carries meaning in a pair (`my channel`, `my ex`).
+    Short(&'a str),
     /// A run of a script written without spaces (Han, kana, Thai): the
     /// caller cuts it into character n-grams, since words fail there.
     Spaceless(&'a str),
@@ -144,7 +147,9 @@ pub(super) fn pieces<'a>(text: &'a str, skip: &[(usize, usize)]) -> Vec<Piece<'a
             }
         } else if run.chars > MAX_WORD_CHARS {
             out.push(Piece::LongWord);
-        } else if run.chars >= 2 {
+        } else if run.chars == 2 {
+            out.push(Piece::Short(word));
+        } else if run.chars >= 3 {
             out.push(Piece::Word(word));
             if let Some(plain) = deleet(word) {
                 out.push(Piece::Undone(plain));
@@ -303,6 +308,7 @@ mod tests {
             .into_iter()
             .map(|p| match p {
                 Piece::Word(w) => w.to_owned(),
+                Piece::Short(w) => format!("-{w}"),
                 Piece::Undone(w) => format!("+{w}"),
                 Piece::Spaceless(w) => format!("~{w}"),
                 Piece::LongWord => "<long>".to_owned(),
@@ -336,14 +342,15 @@ mod tests {
             (
                 "numbers",
                 "call 988 or 5550123456",
-                &["call", "988", "or", "<number>"],
+                &["call", "988", "-or", "<number>"],
             ),
             (
                 "spaceless",
                 "代写论文 100万円",
                 &["~代写论文", "100", "~万円"],
             ),
-            ("single letters dropped", "a b or i", &["or"]),
+            ("single letters dropped", "a b or i", &["-or"]),
+            ("short words", "my ex is", &["-my", "-ex", "-is"]),
         ];
         for (case, text, want) in cases {
             assert_eq!(words(text), *want, "case: {case}");
