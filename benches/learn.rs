@@ -98,7 +98,7 @@ fn synthetic(corpus: &[LabeledComment], i: u64) -> LabeledComment {
         words[2],
         i % 997
     );
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         c.comment.push_str(&format!(
             " https://{}.example.net/p",
             fresh_word(i + 7_000_000)

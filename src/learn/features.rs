@@ -505,8 +505,9 @@ impl Sink {
     }
 
     fn finish(mut self) -> Features {
-        // Stable sort: of the same key, the first occurrence explains it.
-        self.shown.sort_by_key(|s| s.key);
+        // Of the same key, the first occurrence (lowest arena start)
+        // explains it; `start` makes the cheaper unstable sort stable enough.
+        self.shown.sort_unstable_by_key(|s| (s.key, s.start));
         self.shown.dedup_by_key(|s| s.key);
         Features {
             keys: self.shown.iter().map(|s| s.key).collect(),
