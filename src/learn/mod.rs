@@ -17,6 +17,7 @@
 
 mod bayes;
 mod counts;
+mod feature_set;
 pub mod features;
 mod logistic;
 pub mod replay;

@@ -282,8 +282,8 @@ const SECOND_LEVELS: &[&str] = &[
 /// A heuristic, not the Public Suffix List: it groups the hosts of one site
 /// for the "domain" feature, and the exact host is a feature of its own, so
 /// a wrong grouping (private suffixes such as hosting platforms) costs a
-/// little generalization, never a missed host. The list would add a
-/// dependency of several hundred kilobytes of tables to every build for that.
+/// little generalization, never a missed host. That is not worth compiling
+/// the whole list into every build.
 pub(super) fn registrable_domain(host: &str) -> &str {
     let host = host.trim_end_matches('.');
     let mut dots = host.rmatch_indices('.').map(|(i, _)| i);
