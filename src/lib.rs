@@ -13,6 +13,8 @@
 //! - [`notify`]: the notification shell, mail and webhooks.
 //! - [`backup`]: scheduled snapshots of the records as stored, and their
 //!   reading for `moderato restore`.
+//! - [`import`]: streaming readers of WordPress (WXR), Disqus and Isso
+//!   exports; [`export`]: a WXR writer for the way back.
 //! - [`config`], [`secrets`], [`telemetry`]: configuration, the secret
 //!   files of the data directory, logging.
 //! - [`startup`]: builds the core and the shells and runs the service;
@@ -24,7 +26,9 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod export;
 pub mod http;
+pub mod import;
 pub mod notify;
 pub mod secrets;
 pub mod startup;

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 
 use super::{ReopeningStore, SledStore};
 use crate::domain::comment::History;
+use crate::domain::outbox::{JobId, QueuedJob, Scheduled};
 use crate::domain::ports::{
     Fingerprinter, Fingerprints, ListQuery, Listing, Store, StoreError, StoreHealth, StoreStats,
     Transition,
@@ -19,18 +20,24 @@ use crate::domain::{Comment, CommentId, Status, Via};
 
 #[async_trait]
 impl Store for ReopeningStore {
-    async fn insert(&self, comment: &Comment, prints: &Fingerprints) -> Result<(), StoreError> {
+    async fn insert(
+        &self,
+        comment: &Comment,
+        prints: &Fingerprints,
+        jobs: &[Scheduled],
+    ) -> Result<(), StoreError> {
         let store = self.writable()?;
-        self.observe(SledStore::insert(&store, comment, prints).await)
+        self.observe(SledStore::insert(&store, comment, prints, jobs).await)
     }
 
     async fn insert_reply(
         &self,
         reply: &Comment,
         fingerprint: [u8; 32],
+        jobs: &[Scheduled],
     ) -> Result<Comment, StoreError> {
         let store = self.writable()?;
-        self.observe(SledStore::insert_reply(&store, reply, fingerprint).await)
+        self.observe(SledStore::insert_reply(&store, reply, fingerprint, jobs).await)
     }
 
     async fn set_status(
@@ -38,9 +45,10 @@ impl Store for ReopeningStore {
         id: CommentId,
         status: Status,
         via: Via,
+        jobs: &[Scheduled],
     ) -> Result<Option<Transition>, StoreError> {
         let store = self.writable()?;
-        self.observe(SledStore::set_status(&store, id, status, via).await)
+        self.observe(SledStore::set_status(&store, id, status, via, jobs).await)
     }
 
     async fn delete(&self, id: CommentId) -> Result<bool, StoreError> {
@@ -123,6 +131,30 @@ impl Store for ReopeningStore {
 
     fn page_generation(&self, page: &str) -> u64 {
         self.page_generation(page)
+    }
+
+    async fn claim_jobs(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<QueuedJob>, StoreError> {
+        let store = self.writable()?;
+        self.observe(SledStore::claim_jobs(&store, now, lease_ms, limit))
+    }
+
+    async fn complete_job(&self, id: JobId) -> Result<(), StoreError> {
+        let store = self.writable()?;
+        self.observe(SledStore::complete_job(&store, id))
+    }
+
+    async fn reschedule_job(&self, id: JobId, at: i64, attempts: u32) -> Result<(), StoreError> {
+        let store = self.writable()?;
+        self.observe(SledStore::reschedule_job(&store, id, at, attempts))
+    }
+
+    async fn pending_jobs(&self) -> Result<u64, StoreError> {
+        Ok(SledStore::pending_jobs(&*self.readable()?))
     }
 
     fn stats(&self) -> StoreStats {
