@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::domain::moderation::Moderator;
-use crate::domain::ports::{Notifications, StoreError};
+use crate::domain::ports::{NoNotifications, Notifications, StoreError};
 use crate::domain::privacy::Privacy;
 use crate::domain::rules::{self, RuleSet};
 use crate::http::auth::{TokenDigest, Tokens};
@@ -84,6 +84,31 @@ pub fn build(config: Config) -> Result<Parts, Error> {
         notifier,
         admin_token,
     })
+}
+
+/// The core over the data directory, without a server, a notifier or the
+/// spam rules: for the command line's `import` and `export`, which run on
+/// a stopped service (sled's lock refuses a second process; the error
+/// says so). Creates the data directory and its key when missing, so an
+/// import can fill a new instance.
+///
+/// # Errors
+/// [`Error`] when a secret or the database cannot be opened.
+pub fn offline_moderator(config: &Config) -> Result<Moderator, Error> {
+    secrets::ensure_data_dir(&config.data_dir)?;
+    let master = secrets::master_key(&config.data_dir)?;
+    let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
+        .map_err(Error::Store)?;
+    // Imports do not run the rules (the source's decisions stand), so a
+    // missing or broken rules directory does not stop them.
+    let rules = RuleSet::from_sources(&config.rules_dir, &[])?;
+    Ok(Moderator::new(
+        Arc::new(store),
+        Arc::new(NoNotifications),
+        Arc::new(Privacy::new(&master)),
+        rules,
+        config.moderation_settings(),
+    ))
 }
 
 /// A built application with its socket bound, ready to run.
