@@ -18,6 +18,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -128,31 +129,44 @@ pub async fn import_file(
     };
     let mut handled = 0u64;
     let mut failed = None;
+    let (mut waiting, mut storing) = (Duration::ZERO, Duration::ZERO);
+    let mut clock = Instant::now();
     while let Some(batch) = rx.recv().await {
-        for msg in batch {
+        waiting += clock.elapsed();
+        clock = Instant::now();
+        let mut prepared = Vec::with_capacity(batch.len());
+        for msg in &batch {
             match msg {
-                Msg::Comment(prepared, position) => {
-                    match moderator.store_import(&prepared, options.dry_run).await {
-                        Ok(Stored::New) => {
-                            report.imported(prepared.comment.status, prepared.adjusted);
-                        }
-                        Ok(Stored::AlreadyPresent) => report.already_present += 1,
-                        Err(e) => {
-                            tracing::error!(%position, error = %e, "import: storing failed");
-                            failed = Some(e);
-                            break;
-                        }
+                Msg::Comment(comment, _) => prepared.push(comment.as_ref()),
+                Msg::Refused(position, id, message) => {
+                    report.error(*position, id.clone(), message);
+                }
+            }
+        }
+        match moderator.store_import(&prepared, options.dry_run).await {
+            Ok(stored) => {
+                for (comment, stored) in prepared.iter().zip(stored) {
+                    match stored {
+                        Stored::New => report.imported(comment.comment.status, comment.adjusted),
+                        Stored::AlreadyPresent => report.already_present += 1,
                     }
                 }
-                Msg::Refused(position, id, message) => report.error(position, id, &message),
             }
-            handled += 1;
+            Err(e) => {
+                let at = batch.iter().find_map(|m| match m {
+                    Msg::Comment(_, position) => Some(*position),
+                    Msg::Refused(..) => None,
+                });
+                tracing::error!(batch_starts_at = ?at, error = %e, "import: storing failed");
+                // Dropping the receiver ends the reading thread at its next send.
+                failed = Some(e);
+                break;
+            }
         }
-        if failed.is_some() {
-            // Dropping the receiver ends the reading thread at its next send.
-            break;
-        }
+        handled += batch.len() as u64;
         progress(handled);
+        storing += clock.elapsed();
+        clock = Instant::now();
     }
     drop(rx);
     let produced = reader
@@ -178,6 +192,8 @@ pub async fn import_file(
         already_present = report.already_present,
         errors = report.errors_total,
         pages = report.pages,
+        waited_for_reading_ms = waiting.as_millis() as u64,
+        storing_ms = storing.as_millis() as u64,
         "import"
     );
     Ok(report)

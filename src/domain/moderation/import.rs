@@ -194,21 +194,32 @@ impl Moderator {
         })
     }
 
-    /// Stores a prepared import unless its id is stored already; a dry run
-    /// only looks. Does not wait for durability: call
-    /// [`Moderator::finish_import`] after the last one.
+    /// Stores prepared imports unless their id is stored already (one
+    /// transaction where the store can); a dry run only looks. Does not
+    /// wait for durability: call [`Moderator::finish_import`] after the
+    /// last batch.
     ///
     /// # Errors
     /// A fault of the store.
-    pub async fn store_import(&self, prepared: &Prepared, dry_run: bool) -> Result<Stored, Error> {
+    pub async fn store_import(
+        &self,
+        batch: &[&Prepared],
+        dry_run: bool,
+    ) -> Result<Vec<Stored>, Error> {
         let new = if dry_run {
-            self.store.get(prepared.comment.id).await?.is_none()
+            let mut new = Vec::with_capacity(batch.len());
+            for prepared in batch {
+                new.push(self.store.get(prepared.comment.id).await?.is_none());
+            }
+            new
         } else {
-            self.store
-                .import(&prepared.comment, &prepared.prints)
-                .await?
+            let pairs: Vec<_> = batch.iter().map(|p| (&p.comment, &p.prints)).collect();
+            self.store.import_batch(&pairs).await?
         };
-        Ok(if new { Stored::New } else { Stored::AlreadyPresent })
+        Ok(new
+            .into_iter()
+            .map(|new| if new { Stored::New } else { Stored::AlreadyPresent })
+            .collect())
     }
 
     /// Waits until every imported comment is durable.
