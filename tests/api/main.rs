@@ -13,6 +13,7 @@ mod crash;
 mod data;
 mod helpers;
 mod import;
+mod import_cli;
 mod metrics;
 mod notify;
 mod privacy;
