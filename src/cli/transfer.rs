@@ -150,7 +150,9 @@ pub fn export_command(config: &Config, args: ExportArgs) -> ExitCode {
                     origin,
                     author_name: config.author_name.clone(),
                 };
-                transfer::wxr::export(&moderator, &blog, out).await.map(|_| ())
+                transfer::wxr::export(&moderator, &blog, out)
+                    .await
+                    .map(|_| ())
             }
         }
     });
@@ -221,7 +223,11 @@ fn print_report(report: &Report, json: bool) {
         let _ = writeln!(out, "{line}");
         return;
     }
-    let verb = if report.dry_run { "would import" } else { "imported" };
+    let verb = if report.dry_run {
+        "would import"
+    } else {
+        "imported"
+    };
     let _ = writeln!(
         out,
         "{} ({}): {verb} {} comments on {} pages; {} already present",

@@ -181,8 +181,14 @@ mod tests {
     fn a_tag_followed_by_wide_characters_does_not_panic() {
         // "<p>" then CJK: the first bytes after "<" cut a character when
         // read as long as "blockquote".
-        assert_eq!(clean("<p>我也失去了父亲。</p>"), "<p>我也失去了父亲。</p>\n");
-        assert_eq!(clean("<b>我也失去了父亲。</b>"), "<p><b>我也失去了父亲。</b></p>\n");
+        assert_eq!(
+            clean("<p>我也失去了父亲。</p>"),
+            "<p>我也失去了父亲。</p>\n"
+        );
+        assert_eq!(
+            clean("<b>我也失去了父亲。</b>"),
+            "<p><b>我也失去了父亲。</b></p>\n"
+        );
     }
 
     #[test]

@@ -109,7 +109,10 @@ pub async fn export<W: std::io::Write>(
     let mut count = 0u64;
     let mut after = None;
     loop {
-        let batch = moderator.store().comments_after(after, EXPORT_BATCH).await?;
+        let batch = moderator
+            .store()
+            .comments_after(after, EXPORT_BATCH)
+            .await?;
         let Some(last) = batch.last() else { break };
         after = Some(last.id);
         for comment in &batch {

@@ -169,9 +169,7 @@ pub async fn import_file(
         clock = Instant::now();
     }
     drop(rx);
-    let produced = reader
-        .await
-        .map_err(|e| Error::Aborted(e.to_string()))?;
+    let produced = reader.await.map_err(|e| Error::Aborted(e.to_string()))?;
     if !options.dry_run {
         moderator.finish_import().await.map_err(Error::Store)?;
     }
@@ -252,8 +250,12 @@ fn produce(
     tx: &mpsc::Sender<Vec<Msg>>,
 ) -> Result<Outcome, Error> {
     let mut batch = Vec::with_capacity(BATCH);
-    let send = |batch: &mut Vec<Msg>, force: bool| -> bool {
-        if batch.len() < BATCH && !(force && !batch.is_empty()) {
+    // Sends a full batch, or with `last` whatever is left; `false` once
+    // the storing side hung up.
+    let send = |batch: &mut Vec<Msg>, last: bool| -> bool {
+        let full = batch.len() >= BATCH;
+        let rest = last && !batch.is_empty();
+        if !full && !rest {
             return true;
         }
         tx.blocking_send(std::mem::replace(batch, Vec::with_capacity(BATCH)))

@@ -97,7 +97,8 @@ pub async fn export<W: Write>(
     for (path, (title, post)) in pages {
         let comments = page_comments(moderator, &path).await?;
         let page = WxrPage { path, title, post };
-        written.comments += writer.page(&page, comments.iter().map(|c| wxr_comment(moderator, c)))?;
+        written.comments +=
+            writer.page(&page, comments.iter().map(|c| wxr_comment(moderator, c)))?;
         written.pages += 1;
     }
     let out = writer.finish()?;

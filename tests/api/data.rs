@@ -115,7 +115,11 @@ async fn export_then_import_into_an_empty_data_directory_gives_the_same_comments
     let report = body_json(&response);
     assert_eq!(report["format"], "ndjson");
     assert_eq!(
-        (&report["imported"], &report["already_present"], &report["errors"]),
+        (
+            &report["imported"],
+            &report["already_present"],
+            &report["errors"]
+        ),
         (&json!(n), &json!(0), &json!([]))
     );
     assert_eq!(views(&target).await, views(&source).await);
@@ -166,7 +170,11 @@ async fn export_then_import_into_an_empty_data_directory_gives_the_same_comments
     // Importing the same file again imports nothing.
     let twice = body_json(&import(&target, "application/x-ndjson", &exported).await);
     assert_eq!(
-        (&twice["imported"], &twice["already_present"], &twice["errors"]),
+        (
+            &twice["imported"],
+            &twice["already_present"],
+            &twice["errors"]
+        ),
         (&json!(0), &json!(n), &json!([]))
     );
     assert_eq!(views(&target).await.len(), n + 1);
@@ -205,8 +213,17 @@ async fn import_reports_bad_records_and_keeps_the_good_ones() {
     let fresh = TestApp::new();
     let refused = import(&fresh, "application/x-ndjson", &broken).await;
     assert_eq!(refused.status(), 422);
-    let message = body_json(&refused)["message"].as_str().expect("message").to_owned();
-    assert!(message.starts_with(&format!("Line {}, column 1: not valid JSON", exported.lines().count() + 1)), "{message}");
+    let message = body_json(&refused)["message"]
+        .as_str()
+        .expect("message")
+        .to_owned();
+    assert!(
+        message.starts_with(&format!(
+            "Line {}, column 1: not valid JSON",
+            exported.lines().count() + 1
+        )),
+        "{message}"
+    );
     assert_eq!(fresh.stored().await, Vec::<Value>::new());
 
     // No token.

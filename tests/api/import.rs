@@ -46,7 +46,10 @@ pub fn emails_in(text: &str) -> Vec<String> {
 
 pub fn assert_no_email(what: &str, text: &str, emails: &[String]) {
     for email in emails {
-        assert!(!text.contains(email.as_str()), "{what} holds {email}: {text}");
+        assert!(
+            !text.contains(email.as_str()),
+            "{what} holds {email}: {text}"
+        );
     }
 }
 
@@ -114,9 +117,7 @@ fn assert_no_email_on_disk(app: &TestApp, emails: &[String]) {
         let bytes = std::fs::read(&file).expect("read");
         for email in emails {
             assert!(
-                !bytes
-                    .windows(email.len())
-                    .any(|w| w == email.as_bytes()),
+                !bytes.windows(email.len()).any(|w| w == email.as_bytes()),
                 "{} holds {email} in plain text",
                 file.display()
             );
@@ -140,7 +141,12 @@ async fn a_wordpress_export_imports_with_its_statuses_threads_pages_and_times() 
     assert_eq!(report["already_present"], 0);
     assert_eq!(
         report["by_status"],
-        status_counts(&[("approved", 10), ("pending", 3), ("spam", 1), ("rejected", 1)])
+        status_counts(&[
+            ("approved", 10),
+            ("pending", 3),
+            ("spam", 1),
+            ("rejected", 1)
+        ])
     );
     assert_eq!(
         report["skipped"],
@@ -166,7 +172,10 @@ async fn a_wordpress_export_imports_with_its_statuses_threads_pages_and_times() 
     assert_eq!(chloe["page"], "/2023/05/on-grief/");
     assert_eq!(chloe["created_at"], "2023-05-01T09:15:00Z");
     assert_eq!(chloe["status"], "approved");
-    assert_eq!(chloe["email"], "chloe@example.org", "sealed, and the admin reads it");
+    assert_eq!(
+        chloe["email"], "chloe@example.org",
+        "sealed, and the admin reads it"
+    );
     assert_eq!(chloe["ip"], "203.0.113.0", "truncated as for a new comment");
     assert_eq!(chloe["url"], "https://chloe.example/?a=1&b=2");
     assert!(chloe["action"].is_null(), "the rules did not judge it");
@@ -181,7 +190,10 @@ async fn a_wordpress_export_imports_with_its_statuses_threads_pages_and_times() 
     let reply = by_origin(&stored, "wordpress", "102");
     assert_eq!(reply["parent"], chloe["id"]);
     assert_eq!(reply["by_author"], true);
-    assert!(reply["email"].is_null(), "the author's replies carry no email");
+    assert!(
+        reply["email"].is_null(),
+        "the author's replies carry no email"
+    );
     assert_eq!(
         by_origin(&stored, "wordpress", "104")["parent"],
         by_origin(&stored, "wordpress", "105")["id"],
@@ -214,12 +226,20 @@ async fn a_wordpress_export_imports_with_its_statuses_threads_pages_and_times() 
             .iter()
             .all(|c| c.get("email").is_none())
     );
-    assert!(public_page(&app, "/?p=4").await["count"].as_u64().expect("count") > 0);
+    assert!(
+        public_page(&app, "/?p=4").await["count"]
+            .as_u64()
+            .expect("count")
+            > 0
+    );
     assert_no_email_on_disk(&app, &emails);
 
     // A second import of the same file adds nothing.
     let again = import(&app, "", file).await;
-    assert_eq!((again["imported"].clone(), again["already_present"].clone()), (json!(0), json!(15)));
+    assert_eq!(
+        (again["imported"].clone(), again["already_present"].clone()),
+        (json!(0), json!(15))
+    );
     assert_eq!(again["by_status"], status_counts(&[]));
     assert_eq!(app.stored().await, stored);
 }
@@ -273,7 +293,10 @@ async fn a_disqus_export_imports_authors_without_email_and_reports_bad_records()
     assert_no_email_on_disk(&app, &emails);
 
     let again = import(&app, "", file).await;
-    assert_eq!((again["imported"].clone(), again["already_present"].clone()), (json!(0), json!(9)));
+    assert_eq!(
+        (again["imported"].clone(), again["already_present"].clone()),
+        (json!(0), json!(9))
+    );
 }
 
 #[tokio::test]
@@ -316,7 +339,10 @@ async fn an_isso_database_imports_with_its_markdown_rendered_and_emails_sealed()
     assert_no_email_on_disk(&app, &emails);
 
     let again = import(&app, "?format=isso", std::fs::read(&database).expect("db")).await;
-    assert_eq!((again["imported"].clone(), again["already_present"].clone()), (json!(0), json!(8)));
+    assert_eq!(
+        (again["imported"].clone(), again["already_present"].clone()),
+        (json!(0), json!(8))
+    );
 }
 
 #[tokio::test]
@@ -328,7 +354,11 @@ async fn a_malformed_file_gets_its_position_and_stores_nothing() {
             fixture_bytes("wordpress-truncated.xml"),
             "line 142, column 24",
         ),
-        ("", fixture_bytes("disqus-truncated.xml"), "line 166, column 14"),
+        (
+            "",
+            fixture_bytes("disqus-truncated.xml"),
+            "line 166, column 14",
+        ),
         (
             "?format=isso",
             std::fs::read(isso_database(dir.path(), "isso-missing-table.sql")).expect("db"),
@@ -383,7 +413,10 @@ async fn a_dry_run_reports_the_same_and_stores_nothing() {
     assert_eq!(real, expected);
     // And a dry run over what is stored sees it there.
     let again = import(&app, "?dry_run=true", fixture_bytes("wordpress-1.2.xml")).await;
-    assert_eq!((again["imported"].clone(), again["already_present"].clone()), (json!(0), json!(15)));
+    assert_eq!(
+        (again["imported"].clone(), again["already_present"].clone()),
+        (json!(0), json!(15))
+    );
 }
 
 #[tokio::test]
@@ -391,8 +424,16 @@ async fn bad_queries_and_oversized_files_are_refused() {
     let app = TestApp::with(|c| c.max_import_mb = 1);
     let big = vec![b' '; 1024 * 1024 + 1];
     assert_eq!(upload(&app, "", big).await.status(), 413);
-    assert_eq!(upload(&app, "?format=blogger", b"x".to_vec()).await.status(), 400);
-    assert_eq!(upload(&app, "?formatt=auto", b"x".to_vec()).await.status(), 400);
+    assert_eq!(
+        upload(&app, "?format=blogger", b"x".to_vec())
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        upload(&app, "?formatt=auto", b"x".to_vec()).await.status(),
+        400
+    );
     let learn = upload(&app, "?learn=true", fixture_bytes("wordpress-1.2.xml")).await;
     assert_eq!(learn.status(), 422);
     assert!(
@@ -440,17 +481,26 @@ async fn wordpress_out_and_back_into_an_empty_data_directory_gives_the_same_comm
     // Act
     let response = source.admin("GET", "/admin/export?format=wxr").await;
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "application/rss+xml; charset=utf-8");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/rss+xml; charset=utf-8"
+    );
     let wxr = response.body().to_vec();
     let target = TestApp::new();
     let report = import(&target, "", wxr.clone()).await;
 
     // Assert
     let text = String::from_utf8(wxr).expect("utf-8");
-    assert!(text.contains("<link>https://blog.example/2023/05/on-grief/</link>"), "{text}");
+    assert!(
+        text.contains("<link>https://blog.example/2023/05/on-grief/</link>"),
+        "{text}"
+    );
     assert!(text.contains("<link>https://blog.example/?p=4</link>"));
     // WordPress's importer finds the existing post by title and date.
-    assert!(text.contains("<wp:post_date><![CDATA[2023-05-01 09:00:00]]></wp:post_date>"), "{text}");
+    assert!(
+        text.contains("<wp:post_date><![CDATA[2023-05-01 09:00:00]]></wp:post_date>"),
+        "{text}"
+    );
     let (before, after) = (source.stored().await, target.stored().await);
     assert_eq!(before.len(), 16);
     assert_eq!(report["imported"], 16);
@@ -482,15 +532,22 @@ async fn a_wxr_export_needs_the_blogs_address_and_ndjson_stays_the_default() {
         .admin("GET", "/admin/export?format=wxr&site=https://other.example")
         .await;
     assert_eq!(with_site.status(), 200);
-    assert!(String::from_utf8_lossy(with_site.body()).contains("<link>https://other.example/2019/08/first/</link>"));
-    assert_eq!(app.admin("GET", "/admin/export?format=csv").await.status(), 400);
+    assert!(
+        String::from_utf8_lossy(with_site.body())
+            .contains("<link>https://other.example/2019/08/first/</link>")
+    );
+    assert_eq!(
+        app.admin("GET", "/admin/export?format=csv").await.status(),
+        400
+    );
 
     // NDJSON carries the origin and the comments without email, and goes
     // back in through the same route.
     let ndjson = app.admin("GET", "/admin/export").await;
     assert_eq!(ndjson.headers()["content-type"], "application/x-ndjson");
     let body = ndjson.body().to_vec();
-    let first: Value = serde_json::from_slice(body.split(|b| *b == b'\n').next().expect("a line")).expect("json");
+    let first: Value =
+        serde_json::from_slice(body.split(|b| *b == b'\n').next().expect("a line")).expect("json");
     assert_eq!(first["origin"]["source"], "disqus");
     let target = TestApp::new();
     let report = import(&target, "", body).await;

@@ -64,7 +64,10 @@ fn the_command_imports_reports_and_a_second_run_adds_nothing() {
 
     // Act
     let first = moderato(&config, &["import", file_arg, "--json"]);
-    let second = moderato(&config, &["import", file_arg, "--format", "wordpress", "--json"]);
+    let second = moderato(
+        &config,
+        &["import", file_arg, "--format", "wordpress", "--json"],
+    );
     let human = moderato(&config, &["import", file_arg]);
 
     // Assert
@@ -77,7 +80,10 @@ fn the_command_imports_reports_and_a_second_run_adds_nothing() {
     );
     assert_eq!(report["pages"], 3);
     let again = self::report(&second);
-    assert_eq!((&again["imported"], &again["already_present"]), (&json!(0), &json!(15)));
+    assert_eq!(
+        (&again["imported"], &again["already_present"]),
+        (&json!(0), &json!(15))
+    );
     assert!(
         String::from_utf8_lossy(&human.stdout)
             .starts_with("import (wordpress): imported 0 comments on 3 pages; 15 already present"),
@@ -86,7 +92,11 @@ fn the_command_imports_reports_and_a_second_run_adds_nothing() {
     );
     for output in [&first, &second, &human] {
         for email in &emails {
-            assert!(!text(output).contains(email.as_str()), "{email} in {}", text(output));
+            assert!(
+                !text(output).contains(email.as_str()),
+                "{email} in {}",
+                text(output)
+            );
         }
     }
     assert_eq!(exported_lines(&config), 15);
@@ -99,7 +109,12 @@ fn a_dry_run_and_a_damaged_file_store_nothing() {
 
     let dry = moderato(
         &config,
-        &["import", fixture("disqus.xml").to_str().expect("path"), "--dry-run", "--json"],
+        &[
+            "import",
+            fixture("disqus.xml").to_str().expect("path"),
+            "--dry-run",
+            "--json",
+        ],
     );
     assert!(dry.status.success(), "{}", text(&dry));
     assert_eq!(report(&dry)["imported"], 9);
@@ -107,18 +122,39 @@ fn a_dry_run_and_a_damaged_file_store_nothing() {
 
     let damaged = moderato(
         &config,
-        &["import", fixture("wordpress-truncated.xml").to_str().expect("path"), "--json"],
+        &[
+            "import",
+            fixture("wordpress-truncated.xml").to_str().expect("path"),
+            "--json",
+        ],
     );
     assert_eq!(damaged.status.code(), Some(1), "{}", text(&damaged));
-    assert!(text(&damaged).contains("line 142, column 24"), "{}", text(&damaged));
-    assert!(report(&damaged)["error"].as_str().expect("error").contains("line 142"));
+    assert!(
+        text(&damaged).contains("line 142, column 24"),
+        "{}",
+        text(&damaged)
+    );
+    assert!(
+        report(&damaged)["error"]
+            .as_str()
+            .expect("error")
+            .contains("line 142")
+    );
 
     let learn = moderato(
         &config,
-        &["import", fixture("disqus.xml").to_str().expect("path"), "--learn"],
+        &[
+            "import",
+            fixture("disqus.xml").to_str().expect("path"),
+            "--learn",
+        ],
     );
     assert_eq!(learn.status.code(), Some(1));
-    assert!(text(&learn).contains("not available yet"), "{}", text(&learn));
+    assert!(
+        text(&learn).contains("not available yet"),
+        "{}",
+        text(&learn)
+    );
 
     let unknown = moderato(&config, &["import", "/no/such/file.xml"]);
     assert_eq!(unknown.status.code(), Some(1));
@@ -135,7 +171,11 @@ fn wxr_written_by_the_command_imports_into_an_empty_data_directory() {
     let (config_a, config_b) = (config_file(a.path()), config_file(b.path()));
     let imported = moderato(
         &config_a,
-        &["import", fixture("disqus.xml").to_str().expect("path"), "--json"],
+        &[
+            "import",
+            fixture("disqus.xml").to_str().expect("path"),
+            "--json",
+        ],
     );
     assert!(imported.status.success(), "{}", text(&imported));
     let wxr = a.path().join("out.xml");
@@ -143,9 +183,20 @@ fn wxr_written_by_the_command_imports_into_an_empty_data_directory() {
     // Act
     let exported = moderato(
         &config_a,
-        &["export", "--format", "wxr", "--site", "https://blog.example", "--out", wxr.to_str().expect("path")],
+        &[
+            "export",
+            "--format",
+            "wxr",
+            "--site",
+            "https://blog.example",
+            "--out",
+            wxr.to_str().expect("path"),
+        ],
     );
-    let back = moderato(&config_b, &["import", wxr.to_str().expect("path"), "--json"]);
+    let back = moderato(
+        &config_b,
+        &["import", wxr.to_str().expect("path"), "--json"],
+    );
 
     // Assert
     assert!(exported.status.success(), "{}", text(&exported));
@@ -156,7 +207,12 @@ fn wxr_written_by_the_command_imports_into_an_empty_data_directory() {
         let out = moderato(config, &["export"]);
         let mut ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
             .lines()
-            .map(|l| serde_json::from_str::<Value>(l).expect("json")["id"].as_str().expect("id").to_owned())
+            .map(|l| {
+                serde_json::from_str::<Value>(l).expect("json")["id"]
+                    .as_str()
+                    .expect("id")
+                    .to_owned()
+            })
             .collect();
         ids.sort();
         ids

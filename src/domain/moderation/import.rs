@@ -218,7 +218,13 @@ impl Moderator {
         };
         Ok(new
             .into_iter()
-            .map(|new| if new { Stored::New } else { Stored::AlreadyPresent })
+            .map(|new| {
+                if new {
+                    Stored::New
+                } else {
+                    Stored::AlreadyPresent
+                }
+            })
             .collect())
     }
 

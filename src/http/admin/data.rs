@@ -83,7 +83,11 @@ async fn data_export(query: ExportQuery, state: AppState) -> Result<Response, Ap
             let (body, _) = transfer::ndjson::export(&state.moderator, Vec::new())
                 .await
                 .map_err(export_error)?;
-            (body, "application/x-ndjson", format!("moderato-export-{date}.jsonl"))
+            (
+                body,
+                "application/x-ndjson",
+                format!("moderato-export-{date}.jsonl"),
+            )
         }
         Some("wxr") => {
             let origin = query
@@ -102,7 +106,11 @@ async fn data_export(query: ExportQuery, state: AppState) -> Result<Response, Ap
             let (body, _) = transfer::wxr::export(&state.moderator, &blog, Vec::new())
                 .await
                 .map_err(export_error)?;
-            (body, "application/rss+xml; charset=utf-8", format!("moderato-wordpress-{date}.xml"))
+            (
+                body,
+                "application/rss+xml; charset=utf-8",
+                format!("moderato-wordpress-{date}.xml"),
+            )
         }
         Some(other) => {
             return Err(ApiError::BadRequest(format!(
@@ -213,11 +221,13 @@ async fn spool(
         .prefix(".import-")
         .tempfile_in(dir)
         .map_err(ApiError::internal)?;
-    let mut file = tokio::fs::File::from_std(temp.as_file().try_clone().map_err(ApiError::internal)?);
+    let mut file =
+        tokio::fs::File::from_std(temp.as_file().try_clone().map_err(ApiError::internal)?);
     let mut written = 0u64;
     let mut body = std::pin::pin!(body);
     while let Some(chunk) = body.next().await {
-        let mut chunk = chunk.map_err(|e| ApiError::BadRequest(format!("the upload broke off: {e}")))?;
+        let mut chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("the upload broke off: {e}")))?;
         written += chunk.remaining() as u64;
         if written > limit {
             return Err(ApiError::PayloadTooLarge);
