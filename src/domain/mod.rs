@@ -10,12 +10,15 @@
 //! - [`moderation`]: the steps (intake, decisions, replies, imports,
 //!   erasure) over the [`ports`] the shells implement; [`outbox`]: the
 //!   notifications those steps cause, stored with them.
-//! - [`rules`]: the spam rules engine.
+//! - [`rules`]: the spam rules engine; [`learn`]: the learning filter
+//!   (hashed features, a count-based Robinson-Fisher model, prequential
+//!   replay), pure, not yet wired into the steps.
 //! - [`privacy`]: email encryption, keyed hashes and signed tokens.
 //! - [`sanitize`]: a comment's text turned into safe HTML.
 
 pub mod comment;
 pub mod input;
+pub mod learn;
 pub mod moderation;
 pub mod origin;
 pub mod outbox;
