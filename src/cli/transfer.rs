@@ -187,11 +187,12 @@ fn open(config: &Config) -> Result<Arc<crate::domain::moderation::Moderator>, Ex
     }
 }
 
-/// One thread stores (this one), one blocking thread reads and prepares:
-/// the import has nothing else to run, and every extra thread is another
-/// malloc arena in the resident memory.
+/// Two workers store (the import's storing tasks), one blocking thread
+/// reads and prepares: the import has nothing else to run, and every extra
+/// thread is another malloc arena in the resident memory.
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(transfer::run::STORERS)
         .max_blocking_threads(2)
         .enable_all()
         .build()

@@ -4,8 +4,8 @@
 //!
 //! Reading and preparing (parsing, sanitizing, sealing) run on a blocking
 //! thread and hand comments over in small batches through a bounded
-//! channel; storing runs on the caller's task. The two overlap, and at
-//! most [`CHANNEL_BATCHES`] × [`BATCH`] comments are in flight.
+//! channel; [`STORERS`] tasks store batches. They overlap, and at most
+//! ([`CHANNEL_BATCHES`] + [`STORERS`]) × [`BATCH`] comments are in flight.
 //!
 //! "Stores nothing from a bad file": a fatal error of a WXR (a truncated
 //! file, malformed XML) is only found at the point where it is, after
@@ -18,21 +18,25 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use super::Report;
 use super::convert::Converter;
 use super::ndjson::{Lines, Malformed};
-use crate::domain::moderation::{self, Moderator, Prepared, Stored};
+use crate::domain::Status;
+use crate::domain::moderation::{self, Adjustments, Moderator, Prepared, Stored};
 use crate::import::{self, DETECT_BYTES, Format, Item, Position};
 
 /// Comments handed from the reading thread to the storing task at once.
 pub const BATCH: usize = 256;
 
-/// Batches in flight at most.
+/// Batches waiting between the reading thread and the storing tasks.
 pub const CHANNEL_BATCHES: usize = 4;
+
+/// Batches being stored at once.
+pub const STORERS: usize = 2;
 
 /// What to do.
 #[derive(Debug, Clone, Copy, Default)]
@@ -129,45 +133,53 @@ pub async fn import_file(
     };
     let mut handled = 0u64;
     let mut failed = None;
-    let (mut waiting, mut storing) = (Duration::ZERO, Duration::ZERO);
-    let mut clock = Instant::now();
-    while let Some(batch) = rx.recv().await {
-        waiting += clock.elapsed();
-        clock = Instant::now();
-        let mut prepared = Vec::with_capacity(batch.len());
-        for msg in &batch {
-            match msg {
-                Msg::Comment(comment, _) => prepared.push(comment.as_ref()),
-                Msg::Refused(position, id, message) => {
-                    report.error(*position, id.clone(), message);
+    let mut in_flight: JoinSet<BatchResult> = JoinSet::new();
+    loop {
+        // At most STORERS batches are stored at once: sled runs a
+        // transaction's reads outside its commit lock, so two overlap.
+        while in_flight.len() >= STORERS || (rx.is_closed() && !in_flight.is_empty()) {
+            let Some(done) = in_flight.join_next().await else {
+                break;
+            };
+            match done.map_err(|e| Error::Aborted(e.to_string()))? {
+                Ok(stored) => {
+                    handled += account(&mut report, &stored);
+                    progress(handled);
+                }
+                Err((at, e)) => {
+                    tracing::error!(batch_starts_at = ?at, error = %e, "import: storing failed");
+                    failed.get_or_insert(e);
                 }
             }
         }
-        match moderator.store_import(&prepared, options.dry_run).await {
-            Ok(stored) => {
-                for (comment, stored) in prepared.iter().zip(stored) {
-                    match stored {
-                        Stored::New => report.imported(comment.comment.status, comment.adjusted),
-                        Stored::AlreadyPresent => report.already_present += 1,
-                    }
-                }
-            }
-            Err(e) => {
-                let at = batch.iter().find_map(|m| match m {
-                    Msg::Comment(_, position) => Some(*position),
-                    Msg::Refused(..) => None,
-                });
-                tracing::error!(batch_starts_at = ?at, error = %e, "import: storing failed");
-                // Dropping the receiver ends the reading thread at its next send.
-                failed = Some(e);
+        if failed.is_some() {
+            // Dropping the receiver ends the reading thread at its next send.
+            break;
+        }
+        let Some(batch) = rx.recv().await else {
+            if in_flight.is_empty() {
                 break;
             }
+            continue;
+        };
+        for msg in &batch {
+            if let Msg::Refused(position, id, message) = msg {
+                report.error(*position, id.clone(), message);
+            }
         }
-        handled += batch.len() as u64;
-        progress(handled);
-        storing += clock.elapsed();
-        clock = Instant::now();
+        in_flight.spawn(store_batch(moderator.clone(), batch, options.dry_run));
     }
+    // After a failure: let the batches in flight end, counting what they
+    // stored.
+    while let Some(done) = in_flight.join_next().await {
+        match done.map_err(|e| Error::Aborted(e.to_string()))? {
+            Ok(stored) => handled += account(&mut report, &stored),
+            Err((_, e)) => {
+                failed.get_or_insert(e);
+            }
+        }
+    }
+    progress(handled);
     drop(rx);
     let produced = reader.await.map_err(|e| Error::Aborted(e.to_string()))?;
     if !options.dry_run {
@@ -190,11 +202,50 @@ pub async fn import_file(
         already_present = report.already_present,
         errors = report.errors_total,
         pages = report.pages,
-        waited_for_reading_ms = waiting.as_millis() as u64,
-        storing_ms = storing.as_millis() as u64,
         "import"
     );
     Ok(report)
+}
+
+/// What storing one batch gave: per comment its status, what was
+/// adjusted, and whether it was new; or where the batch starts and why it
+/// failed.
+type BatchResult = Result<Vec<(Status, Adjustments, Stored)>, (Option<Position>, moderation::Error)>;
+
+/// Stores one batch of the reading thread's messages.
+async fn store_batch(moderator: Arc<Moderator>, batch: Vec<Msg>, dry_run: bool) -> BatchResult {
+    let prepared: Vec<&Prepared> = batch
+        .iter()
+        .filter_map(|m| match m {
+            Msg::Comment(comment, _) => Some(comment.as_ref()),
+            Msg::Refused(..) => None,
+        })
+        .collect();
+    match moderator.store_import(&prepared, dry_run).await {
+        Ok(stored) => Ok(prepared
+            .iter()
+            .zip(stored)
+            .map(|(p, stored)| (p.comment.status, p.adjusted, stored))
+            .collect()),
+        Err(e) => Err((
+            batch.iter().find_map(|m| match m {
+                Msg::Comment(_, position) => Some(*position),
+                Msg::Refused(..) => None,
+            }),
+            e,
+        )),
+    }
+}
+
+/// Counts a stored batch in the report; how many comments it held.
+fn account(report: &mut Report, stored: &[(Status, Adjustments, Stored)]) -> u64 {
+    for (status, adjusted, stored) in stored {
+        match stored {
+            Stored::New => report.imported(*status, *adjusted),
+            Stored::AlreadyPresent => report.already_present += 1,
+        }
+    }
+    stored.len() as u64
 }
 
 /// Runs `f(arg)` on a blocking thread.
