@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::domain::moderation::Moderator;
+use crate::domain::ports::Store;
 use crate::domain::ports::{Notifications, StoreError};
 use crate::domain::privacy::Privacy;
 use crate::domain::rules::{self, RuleSet};
@@ -19,6 +20,7 @@ use crate::http::{self, AppState};
 use crate::notify::Notifier;
 use crate::secrets;
 use crate::store::SledStore;
+use crate::store::postgres::{self, PgStore};
 
 /// Why the service could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,13 @@ pub enum Error {
     /// The database could not be opened, or its final flush failed.
     #[error("database: {0}")]
     Store(#[source] StoreError),
+    /// PostgreSQL could not be opened (unreachable, a newer schema, another
+    /// master key).
+    #[error(transparent)]
+    Postgres(#[from] postgres::OpenError),
+    /// No thread or runtime to open PostgreSQL on.
+    #[error("cannot start the database runtime: {0}")]
+    Runtime(#[source] std::io::Error),
     /// A rule file is invalid.
     #[error("spam rules: {0}")]
     Rules(#[from] rules::Error),
@@ -53,22 +62,38 @@ pub struct Parts {
     pub admin_token: secrets::TokenFile,
 }
 
-/// Creates the data directory and its secrets if needed, opens the
-/// database, and builds the core and the HTTP state.
+/// Opens the database (`database_url`: PostgreSQL; otherwise sled in the
+/// data directory, created with its secrets if needed), and builds the
+/// core and the HTTP state. Must run inside a tokio runtime when
+/// `database_url` is set (the store starts its watcher).
 ///
 /// # Errors
 /// [`Error`] when a secret, the database or the rules cannot be opened.
 pub fn build(config: Config) -> Result<Parts, Error> {
-    secrets::ensure_data_dir(&config.data_dir)?;
-    let admin_token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
-    let master = secrets::master_key(&config.data_dir)?;
     let rules = RuleSet::load_dir(&config.rules_dir)?;
-    let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
-        .map_err(Error::Store)?;
+    let (store, admin_token, master): (Arc<dyn Store>, _, _) = if config.uses_postgres() {
+        // No data directory: both secrets come from the configuration
+        // (`Config::validate` requires them).
+        let admin_token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
+        let master = secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))?;
+        let store = open_postgres(&config, Privacy::new(&master).key_check())?;
+        (Arc::new(store), admin_token, master)
+    } else {
+        secrets::ensure_data_dir(&config.data_dir)?;
+        let admin_token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
+        let master = if config.master_key_file.is_empty() {
+            secrets::master_key(&config.data_dir)?
+        } else {
+            secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))?
+        };
+        let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
+            .map_err(Error::Store)?;
+        (Arc::new(store), admin_token, master)
+    };
     let privacy = Arc::new(Privacy::new(&master));
     let notifier = Notifier::new(&config);
     let moderator = Moderator::new(
-        Arc::new(store),
+        store,
         Arc::new(notifier.clone()) as Arc<dyn Notifications>,
         privacy,
         rules,
@@ -84,6 +109,36 @@ pub fn build(config: Config) -> Result<Parts, Error> {
         notifier,
         admin_token,
     })
+}
+
+/// Connects to PostgreSQL, migrates it and checks the key, then starts the
+/// store on the current runtime. The connecting runs on a thread and
+/// runtime of its own, so that this synchronous function works inside any
+/// runtime (a current-thread one included) without blocking its tasks.
+///
+/// # Errors
+/// [`Error::Postgres`] saying what failed.
+pub fn open_postgres(config: &Config, key_check: [u8; 32]) -> Result<PgStore, Error> {
+    let options = postgres::Options {
+        url: config.database_url.clone(),
+        pool_size: usize::try_from(config.database_pool_size).unwrap_or(usize::MAX),
+        key_check,
+    };
+    let prepared = std::thread::scope(|scope| {
+        scope
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(Error::Runtime)?;
+                runtime
+                    .block_on(PgStore::prepare(options))
+                    .map_err(Error::Postgres)
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })?;
+    Ok(prepared.start())
 }
 
 /// A built application with its socket bound, ready to run.

@@ -1,5 +1,6 @@
 //! The store shell: the core's [`Store`](crate::domain::ports::Store) port
-//! on sled, one tree of comments keyed by id and index trees kept
+//! on sled (this module) and on PostgreSQL ([`postgres`], for several
+//! replicas on one database). On sled: one tree of comments keyed by id and index trees kept
 //! consistent with it in one transaction per change (ARCHITECTURE.md,
 //! "Storage layout").
 //!
@@ -14,6 +15,7 @@ mod data;
 mod generations;
 mod keys;
 mod port;
+pub mod postgres;
 mod read;
 mod reply;
 
