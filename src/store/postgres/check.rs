@@ -235,8 +235,10 @@ impl PgStore {
         for page in &touched {
             tx.execute(&bump, &[page]).await?;
         }
+        let gate = self.shared.commit_guard().await;
         tx.commit().await?;
         self.shared.reset_counts(counted);
+        drop(gate);
         for page in &touched {
             self.shared.bump(page);
         }

@@ -3,8 +3,9 @@
 //!
 //! - **Status counts**: read on every request (the queue cap, `/metrics`),
 //!   so they are not a query each time. The count is the database's total
-//!   as of the last poll plus this replica's own changes since that poll
-//!   began; the poll replaces both. Another replica's change shows within
+//!   as of the last poll plus this replica's own changes committed since;
+//!   the poll replaces both, while this replica's commits wait (see
+//!   `Shared::commit_gate`), so its own writes are counted exactly once. Another replica's change shows within
 //!   one [`POLL_INTERVAL`].
 //! - **Page generations**: the page cache serves a page while its
 //!   generation has not moved. This replica bumps a page's generation after
@@ -90,6 +91,12 @@ struct Watched {
 #[derive(Debug)]
 pub(super) struct Shared {
     counts: Mutex<Counts>,
+    /// Held shared by a writer from just before its commit until its
+    /// change is in `counts.local`, and exclusively by a poll while it
+    /// reads the totals: so every commit is either in the totals or in
+    /// `local`, never in both, and the counts are exact for this replica's
+    /// own writes.
+    commit_gate: tokio::sync::RwLock<()>,
     generations: PageGenerations,
     watched: Mutex<Watched>,
     /// Write transactions committed by this replica.
@@ -105,6 +112,7 @@ impl Shared {
                 base: counts,
                 local: [0; 4],
             }),
+            commit_gate: tokio::sync::RwLock::new(()),
             generations: PageGenerations::default(),
             watched: Mutex::default(),
             commits: AtomicU64::new(0),
@@ -149,6 +157,11 @@ impl Shared {
             }
         }
         self.generations.get(page)
+    }
+
+    /// Taken before a commit, dropped after [`Shared::apply`].
+    pub async fn commit_guard(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.commit_gate.read().await
     }
 
     /// After this replica committed `changes`, which left the pages'
@@ -244,19 +257,15 @@ pub(super) async fn run(shared: Weak<Shared>, pool: Pool) {
 
 async fn poll(shared: &Shared, pool: &Pool, with_size: bool) -> Result<(), Error> {
     let client = pool.get().await?;
-    // Changes committed from here on are counted by the next poll, and by
-    // `local` meanwhile.
-    shared
-        .counts
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .local = [0; 4];
-    let totals = read_counts(&**client).await?;
-    shared
-        .counts
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .base = totals;
+    {
+        // No commit of this replica is in flight while the totals are
+        // read: each one is in them (and dropped from `local`) or after.
+        let _gate = shared.commit_gate.write().await;
+        let totals = read_counts(&**client).await?;
+        let mut counts = shared.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        counts.base = totals;
+        counts.local = [0; 4];
+    }
 
     let pages: Vec<String> = shared
         .watched

@@ -13,7 +13,7 @@ use crate::domain::{Comment, CommentId, Status, Via, now_millis};
 
 const INSERT_COMMENT: &str = "INSERT INTO comments
      (id, page, status, email_hash, parent, created_at, fingerprint, body)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)";
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb)";
 
 impl PgStore {
     /// See [`crate::domain::ports::Store::insert`].
@@ -46,6 +46,7 @@ impl PgStore {
         text_seen(&tx, &prints.text, comment.created_at).await?;
         let change = Change::new(&comment.page, None, Some(comment.status));
         let generations = self.record(&tx, comment.id, &[change.clone()]).await?;
+        let _gate = self.shared.commit_guard().await;
         tx.commit().await?;
         self.committed(&[change], &generations);
         Ok(())
@@ -81,6 +82,7 @@ impl PgStore {
             Change::new(&reply.page, None, Some(reply.status)),
         ];
         let generations = self.record(&tx, reply.id, &changes).await?;
+        let _gate = self.shared.commit_guard().await;
         tx.commit().await?;
         self.committed(&changes, &generations);
         Ok(parent)
@@ -106,6 +108,7 @@ impl PgStore {
         update_row(&tx, &comment).await?;
         let change = Change::new(&comment.page, Some(from), Some(status));
         let generations = self.record(&tx, id, &[change.clone()]).await?;
+        let _gate = self.shared.commit_guard().await;
         tx.commit().await?;
         self.committed(&[change], &generations);
         Ok(Some(Transition { comment, from }))
@@ -127,6 +130,7 @@ impl PgStore {
         };
         let change = Change::new(row.get(1), Some(status_of(row.get(0))?), None);
         let generations = self.record(&tx, id, &[change.clone()]).await?;
+        let _gate = self.shared.commit_guard().await;
         tx.commit().await?;
         self.committed(&[change], &generations);
         Ok(true)
@@ -170,6 +174,7 @@ impl PgStore {
         text_seen(&tx, &prints.text, comment.created_at).await?;
         let change = Change::new(&comment.page, None, Some(comment.status));
         let generations = self.record(&tx, comment.id, &[change.clone()]).await?;
+        let _gate = self.shared.commit_guard().await;
         tx.commit().await?;
         self.committed(&[change], &generations);
         Ok(true)
@@ -220,6 +225,7 @@ impl PgStore {
             .and_then(|row| CommentId::from_bytes(row.get(0)))
             .unwrap_or(CommentId(ulid::Ulid::nil()));
         let generations = self.record(&tx, shard_of, &changes).await?;
+        let _gate = self.shared.commit_guard().await;
         tx.commit().await?;
         self.committed(&changes, &generations);
         Ok(rows.len())
@@ -352,7 +358,7 @@ async fn insert_row(
 async fn update_row(tx: &Transaction<'_>, comment: &Comment) -> Result<(), Error> {
     let body = encode(comment)?;
     tx.execute(
-        &tx.prepare_cached("UPDATE comments SET status = $2, body = $3::jsonb WHERE id = $1")
+        &tx.prepare_cached("UPDATE comments SET status = $2, body = $3::text::jsonb WHERE id = $1")
             .await?,
         &[&id_bytes(comment.id), &status_name(comment.status), &body],
     )
