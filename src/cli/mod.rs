@@ -149,8 +149,20 @@ fn check_postgres(config: &Config, repair: bool) -> Result<Report, String> {
         } else {
             store.check(&print).await
         };
-        report.map_err(|e| e.to_string())
+        report.map_err(|e| with_sources(&e))
     })
+}
+
+/// An error and every cause under it, for the one line that reports it.
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The check on sled: the service must be stopped (sled locks its files).

@@ -212,7 +212,7 @@ impl PgStore {
         if stored_counts != counted {
             let reset = tx
                 .prepare(
-                    "UPDATE status_counts SET n = CASE WHEN shard = 0 THEN $2 ELSE 0 END
+                    "UPDATE status_counts SET n = CASE WHEN shard = 0 THEN $2::bigint ELSE 0 END
                      WHERE status = $1",
                 )
                 .await?;

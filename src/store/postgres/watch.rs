@@ -239,7 +239,7 @@ pub(super) async fn run(shared: Weak<Shared>, pool: Pool) {
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        match poll(&shared, &pool, polls % POLLS_PER_SIZE == 0).await {
+        match poll(&shared, &pool, polls.is_multiple_of(POLLS_PER_SIZE)).await {
             Ok(()) if failing => {
                 tracing::info!("reading the shared database's changes again");
                 failing = false;

@@ -44,11 +44,11 @@ impl PgStore {
         }
         insert_row(&tx, comment, Some(&prints.commenter_text)).await?;
         text_seen(&tx, &prints.text, comment.created_at).await?;
-        let change = Change::new(&comment.page, None, Some(comment.status));
-        let generations = self.record(&tx, comment.id, &[change.clone()]).await?;
+        let changes = [Change::new(&comment.page, None, Some(comment.status))];
+        let generations = self.record(&tx, comment.id, &changes).await?;
         let _gate = self.shared.commit_guard().await;
         tx.commit().await?;
-        self.committed(&[change], &generations);
+        self.committed(&changes, &generations);
         Ok(())
     }
 
@@ -106,11 +106,11 @@ impl PgStore {
         }
         comment.record(status, now_millis(), via);
         update_row(&tx, &comment).await?;
-        let change = Change::new(&comment.page, Some(from), Some(status));
-        let generations = self.record(&tx, id, &[change.clone()]).await?;
+        let changes = [Change::new(&comment.page, Some(from), Some(status))];
+        let generations = self.record(&tx, id, &changes).await?;
         let _gate = self.shared.commit_guard().await;
         tx.commit().await?;
-        self.committed(&[change], &generations);
+        self.committed(&changes, &generations);
         Ok(Some(Transition { comment, from }))
     }
 
@@ -128,11 +128,11 @@ impl PgStore {
         else {
             return Ok(false);
         };
-        let change = Change::new(row.get(1), Some(status_of(row.get(0))?), None);
-        let generations = self.record(&tx, id, &[change.clone()]).await?;
+        let changes = [Change::new(row.get(1), Some(status_of(row.get(0))?), None)];
+        let generations = self.record(&tx, id, &changes).await?;
         let _gate = self.shared.commit_guard().await;
         tx.commit().await?;
-        self.committed(&[change], &generations);
+        self.committed(&changes, &generations);
         Ok(true)
     }
 
@@ -172,11 +172,11 @@ impl PgStore {
         let print = (!taken).then_some(&prints.commenter_text);
         insert_row(&tx, comment, print).await?;
         text_seen(&tx, &prints.text, comment.created_at).await?;
-        let change = Change::new(&comment.page, None, Some(comment.status));
-        let generations = self.record(&tx, comment.id, &[change.clone()]).await?;
+        let changes = [Change::new(&comment.page, None, Some(comment.status))];
+        let generations = self.record(&tx, comment.id, &changes).await?;
         let _gate = self.shared.commit_guard().await;
         tx.commit().await?;
-        self.committed(&[change], &generations);
+        self.committed(&changes, &generations);
         Ok(true)
     }
 
