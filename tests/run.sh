@@ -3,12 +3,20 @@
 # unit and HTTP integration tests on sled, the storage and HTTP tests again
 # on PostgreSQL (a throw-away server, installed from Debian's packages when
 # missing: tests/with-postgres.sh), the PostgreSQL-only tests (migrations,
-# key check, replicas, check/repair), then the browser tests of the embed
+# key check, replicas, two real replicas behind haproxy with one killed,
+# check/repair), then the browser tests of the embed
 # in headless Chromium (installed from Debian's packages when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "${1:-}" != "--inside-postgres" ]; then
+    # The load balancer of the replica test (tests/postgres/balancer.rs).
+    if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+        echo "run.sh: installing haproxy from Debian's packages" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq haproxy >/dev/null
+    fi
     exec bash tests/with-postgres.sh bash tests/run.sh --inside-postgres
 fi
 

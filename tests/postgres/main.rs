@@ -7,6 +7,7 @@
 #[path = "../api/backend.rs"]
 #[allow(dead_code)]
 mod backend;
+mod balancer;
 mod check;
 #[path = "../api/helpers.rs"]
 #[allow(dead_code)]
