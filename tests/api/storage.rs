@@ -79,7 +79,7 @@ async fn of_identical_comments_racing_exactly_one_is_stored() {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             let c = comment("/race/", 1, "the very same words");
-            store.insert(&c, &prints(&c)).await
+            store.insert(&c, &prints(&c), &[]).await
         }));
     }
     let (mut stored, mut duplicates) = (0, 0);
@@ -94,7 +94,10 @@ async fn of_identical_comments_racing_exactly_one_is_stored() {
     assert_eq!(store.status_count(Status::Pending), 1);
     // Another commenter's same words are not a duplicate.
     let other = comment("/race/", 2, "the very same words");
-    store.insert(&other, &prints(&other)).await.expect("insert");
+    store
+        .insert(&other, &prints(&other), &[])
+        .await
+        .expect("insert");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,26 +129,29 @@ async fn a_readers_reply_needs_an_approved_parent_of_the_same_page() {
     let store = store(&app);
     let parent = comment("/a/", 1, "the parent");
     store
-        .insert(&parent, &prints(&parent))
+        .insert(&parent, &prints(&parent), &[])
         .await
         .expect("parent");
     let mut reply = comment("/a/", 2, "a reply");
     reply.parent = Some(parent.id);
     assert!(matches!(
-        store.insert(&reply, &prints(&reply)).await,
+        store.insert(&reply, &prints(&reply), &[]).await,
         Err(StoreError::InvalidParent)
     ));
     store
-        .set_status(parent.id, Status::Approved, Via::Admin)
+        .set_status(parent.id, Status::Approved, Via::Admin, &[])
         .await
         .expect("approve");
     let mut elsewhere = comment("/b/", 2, "a reply elsewhere");
     elsewhere.parent = Some(parent.id);
     assert!(matches!(
-        store.insert(&elsewhere, &prints(&elsewhere)).await,
+        store.insert(&elsewhere, &prints(&elsewhere), &[]).await,
         Err(StoreError::InvalidParent)
     ));
-    store.insert(&reply, &prints(&reply)).await.expect("reply");
+    store
+        .insert(&reply, &prints(&reply), &[])
+        .await
+        .expect("reply");
     // Nothing of the refused ones was stored.
     assert_eq!(store.status_count(Status::Pending), 1);
 }
@@ -156,7 +162,7 @@ async fn the_authors_reply_approves_a_pending_parent_and_refuses_a_rejected_one(
     let store = store(&app);
     let parent = comment("/a/", 1, "a question");
     store
-        .insert(&parent, &prints(&parent))
+        .insert(&parent, &prints(&parent), &[])
         .await
         .expect("parent");
     let generation = store.page_generation("/a/");
@@ -165,7 +171,7 @@ async fn the_authors_reply_approves_a_pending_parent_and_refuses_a_rejected_one(
     reply.status = Status::Approved;
     reply.by_author = true;
     let after = store
-        .insert_reply(&reply, [1; 32])
+        .insert_reply(&reply, [1; 32], &[])
         .await
         .expect("reply approves");
     assert_eq!(after.status, Status::Approved);
@@ -176,24 +182,24 @@ async fn the_authors_reply_approves_a_pending_parent_and_refuses_a_rejected_one(
     let mut again = reply.clone();
     again.id = next_id();
     assert!(matches!(
-        store.insert_reply(&again, [1; 32]).await,
+        store.insert_reply(&again, [1; 32], &[]).await,
         Err(StoreError::Duplicate)
     ));
 
     let closed = comment("/a/", 3, "not kind");
     store
-        .insert(&closed, &prints(&closed))
+        .insert(&closed, &prints(&closed), &[])
         .await
         .expect("insert");
     store
-        .set_status(closed.id, Status::Rejected, Via::Admin)
+        .set_status(closed.id, Status::Rejected, Via::Admin, &[])
         .await
         .expect("reject");
     let mut under_closed = comment("/a/", 0, "an answer to it");
     under_closed.parent = Some(closed.id);
     under_closed.status = Status::Approved;
     assert!(matches!(
-        store.insert_reply(&under_closed, [2; 32]).await,
+        store.insert_reply(&under_closed, [2; 32], &[]).await,
         Err(StoreError::ParentClosed(Status::Rejected))
     ));
     assert!(store.get(under_closed.id).await.expect("get").is_none());
@@ -204,15 +210,15 @@ async fn status_changes_keep_counts_history_and_the_audit_trail() {
     let app = TestApp::new();
     let store = store(&app);
     let c = comment("/a/", 4, "hello");
-    store.insert(&c, &prints(&c)).await.expect("insert");
+    store.insert(&c, &prints(&c), &[]).await.expect("insert");
     let moved = store
-        .set_status(c.id, Status::Approved, Via::Bulk)
+        .set_status(c.id, Status::Approved, Via::Bulk, &[])
         .await
         .expect("approve")
         .expect("known");
     assert_eq!(moved.from, Status::Pending);
     let again = store
-        .set_status(c.id, Status::Approved, Via::Bulk)
+        .set_status(c.id, Status::Approved, Via::Bulk, &[])
         .await
         .expect("again")
         .expect("known");
@@ -227,7 +233,7 @@ async fn status_changes_keep_counts_history_and_the_audit_trail() {
     );
     assert!(
         store
-            .set_status(next_id(), Status::Spam, Via::Admin)
+            .set_status(next_id(), Status::Spam, Via::Admin, &[])
             .await
             .expect("unknown")
             .is_none()
@@ -236,7 +242,10 @@ async fn status_changes_keep_counts_history_and_the_audit_trail() {
     assert!(!store.delete(c.id).await.expect("delete again"));
     assert_eq!(store.status_count(Status::Approved), 0);
     // The fingerprint of a deleted comment no longer counts.
-    store.insert(&c, &prints(&c)).await.expect("insert again");
+    store
+        .insert(&c, &prints(&c), &[])
+        .await
+        .expect("insert again");
 }
 
 #[tokio::test]
@@ -246,7 +255,7 @@ async fn listings_page_through_every_comment_newest_first() {
     let mut ids = Vec::new();
     for i in 0..25u8 {
         let c = comment(if i % 2 == 0 { "/even/" } else { "/odd/" }, i, "text");
-        store.insert(&c, &prints(&c)).await.expect("insert");
+        store.insert(&c, &prints(&c), &[]).await.expect("insert");
         ids.push(c.id);
     }
     for (status, page, expected) in [
@@ -313,9 +322,15 @@ async fn imports_keep_ids_once_and_erasure_removes_every_comment_of_one_commente
         Some(1_000)
     );
     let newer = comment("/b/", 5, "a second one");
-    store.insert(&newer, &prints(&newer)).await.expect("insert");
+    store
+        .insert(&newer, &prints(&newer), &[])
+        .await
+        .expect("insert");
     let other = comment("/b/", 6, "someone else");
-    store.insert(&other, &prints(&other)).await.expect("insert");
+    store
+        .insert(&other, &prints(&other), &[])
+        .await
+        .expect("insert");
 
     let erased = store
         .erase_commenter(EmailKey([5; 32]), &|_: &Comment| [0; 32])
@@ -328,5 +343,8 @@ async fn imports_keep_ids_once_and_erasure_removes_every_comment_of_one_commente
     assert_eq!(store.status_count(Status::Approved), 0);
     assert_eq!(store.status_count(Status::Pending), 1);
     // Their words may be posted again.
-    store.insert(&newer, &prints(&newer)).await.expect("insert");
+    store
+        .insert(&newer, &prints(&newer), &[])
+        .await
+        .expect("insert");
 }

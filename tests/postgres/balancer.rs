@@ -30,11 +30,15 @@ fn setting(name: &str, default: u64) -> u64 {
 /// haproxy from Debian's package (`tests/run.sh` and `benches/replicas.sh`
 /// install it when missing).
 fn haproxy() -> PathBuf {
-    ["/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .expect("haproxy is not installed: `apt-get install -y haproxy` (tests/run.sh does)")
+    [
+        "/usr/sbin/haproxy",
+        "/usr/bin/haproxy",
+        "/usr/local/sbin/haproxy",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+    .expect("haproxy is not installed: `apt-get install -y haproxy` (tests/run.sh does)")
 }
 
 /// A child process killed when the test ends, however it ends.
@@ -303,7 +307,10 @@ async fn two_replicas_behind_haproxy_survive_a_sigkill_with_every_201_stored() {
         stored.len(),
     );
     assert!(before_kill > 0, "nothing was acknowledged before the kill");
-    assert!(during_outage > 0, "the survivor took no comment while a was down");
+    assert!(
+        during_outage > 0,
+        "the survivor took no comment while a was down"
+    );
     assert!(
         lost.is_empty(),
         "{} of {} acknowledged comments are not in the database: {lost:?}",

@@ -12,6 +12,10 @@ mod check;
 #[path = "../api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
+mod outbox;
 mod replicas;
 mod schema;
+#[path = "../api/sinks.rs"]
+#[allow(dead_code)]
+mod sinks;
 mod support;

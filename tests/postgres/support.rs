@@ -15,6 +15,7 @@ use crate::helpers::{ADMIN_TOKEN, test_config};
 pub struct Replica {
     pub state: AppState,
     pub routes: BoxedFilter<(WarpResponse,)>,
+    pub notifier: moderato::notify::Notifier,
 }
 
 impl Replica {
@@ -24,6 +25,7 @@ impl Replica {
         Replica {
             routes: http::routes(parts.state.clone()),
             state: parts.state,
+            notifier: parts.notifier,
         }
     }
 

@@ -104,8 +104,15 @@ impl Moderator {
         });
         let status = status_for(self.settings.mode, verdict.action, history);
         let comment = self.reader_comment(new, identity, client, verdict, status, now);
+        let jobs = self
+            .room_for(
+                self.settings
+                    .notices
+                    .for_new_comment(comment.id, comment.status, now),
+            )
+            .await?;
 
-        match self.store.insert(&comment, &prints).await {
+        match self.store.insert(&comment, &prints, &jobs).await {
             Ok(()) => {}
             Err(StoreError::InvalidParent) => {
                 return Err(Error::field(
@@ -115,8 +122,10 @@ impl Moderator {
             }
             Err(e) => return Err(e.into()),
         }
-        // Queued, never awaited: the reader's answer does not wait for mail.
-        self.notifications.comment_stored(&comment);
+        if !jobs.is_empty() {
+            // The jobs are stored; the reader's answer does not wait for mail.
+            self.notifications.jobs_queued();
+        }
         tracing::info!(
             comment_id = %comment.id,
             status = %comment.status,

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use super::PgStore;
 use crate::domain::comment::History;
+use crate::domain::outbox::{JobId, QueuedJob, Scheduled};
 use crate::domain::ports::{
     Fingerprinter, Fingerprints, ListQuery, Listing, Store, StoreError, StoreStats, Transition,
 };
@@ -15,16 +16,22 @@ use crate::domain::{Comment, CommentId, Status, Via};
 
 #[async_trait]
 impl Store for PgStore {
-    async fn insert(&self, comment: &Comment, prints: &Fingerprints) -> Result<(), StoreError> {
-        PgStore::insert(self, comment, prints).await
+    async fn insert(
+        &self,
+        comment: &Comment,
+        prints: &Fingerprints,
+        jobs: &[Scheduled],
+    ) -> Result<(), StoreError> {
+        PgStore::insert(self, comment, prints, jobs).await
     }
 
     async fn insert_reply(
         &self,
         reply: &Comment,
         fingerprint: [u8; 32],
+        jobs: &[Scheduled],
     ) -> Result<Comment, StoreError> {
-        PgStore::insert_reply(self, reply, fingerprint).await
+        PgStore::insert_reply(self, reply, fingerprint, jobs).await
     }
 
     async fn set_status(
@@ -32,8 +39,9 @@ impl Store for PgStore {
         id: CommentId,
         status: Status,
         via: Via,
+        jobs: &[Scheduled],
     ) -> Result<Option<Transition>, StoreError> {
-        PgStore::set_status(self, id, status, via).await
+        PgStore::set_status(self, id, status, via, jobs).await
     }
 
     async fn delete(&self, id: CommentId) -> Result<bool, StoreError> {
@@ -117,5 +125,26 @@ impl Store for PgStore {
             flush_requests: commits,
             flushes: commits,
         }
+    }
+
+    async fn claim_jobs(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<QueuedJob>, StoreError> {
+        PgStore::claim_jobs(self, now, lease_ms, limit).await
+    }
+
+    async fn complete_job(&self, id: JobId) -> Result<(), StoreError> {
+        PgStore::complete_job(self, id).await
+    }
+
+    async fn reschedule_job(&self, id: JobId, at: i64, attempts: u32) -> Result<(), StoreError> {
+        PgStore::reschedule_job(self, id, at, attempts).await
+    }
+
+    async fn pending_jobs(&self) -> Result<u64, StoreError> {
+        PgStore::pending_jobs(self).await
     }
 }

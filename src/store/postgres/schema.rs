@@ -16,7 +16,10 @@ use tokio_postgres::Client;
 use super::OpenError;
 
 /// Every migration this binary knows, in order: (version, SQL).
-pub(super) const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+pub(super) const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_initial.sql")),
+    (2, include_str!("migrations/0002_outbox.sql")),
+];
 
 /// The newest schema this binary knows.
 pub(super) fn latest() -> i32 {

@@ -1,12 +1,14 @@
-//! The write paths: each one transaction over the comment rows, the text
-//! and link records, the page's change counter and the status counts, in
+//! The write paths: each one transaction over the comment rows, the
+//! outbox jobs they bring, the text and link records, the page's change counter and the status counts, in
 //! that order (one lock order, so two writers never deadlock), committed
 //! before it returns.
 
 use deadpool_postgres::Transaction;
 
+use super::outbox;
 use super::watch::Change;
 use super::{Error, PgStore, decode, encode, id_bytes, is_duplicate, status_name, status_of};
+use crate::domain::outbox::Scheduled;
 use crate::domain::ports::{Fingerprinter, Fingerprints, Transition};
 use crate::domain::privacy::EmailKey;
 use crate::domain::{Comment, CommentId, Status, Via, now_millis};
@@ -21,6 +23,7 @@ impl PgStore {
         &self,
         comment: &Comment,
         prints: &Fingerprints,
+        jobs: &[Scheduled],
     ) -> Result<(), Error> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
@@ -43,6 +46,7 @@ impl PgStore {
             }
         }
         insert_row(&tx, comment, Some(&prints.commenter_text)).await?;
+        outbox::enqueue(&tx, jobs).await?;
         text_seen(&tx, &prints.text, comment.created_at).await?;
         let changes = [Change::new(&comment.page, None, Some(comment.status))];
         let generations = self.record(&tx, comment.id, &changes).await?;
@@ -57,6 +61,7 @@ impl PgStore {
         &self,
         reply: &Comment,
         fingerprint: [u8; 32],
+        jobs: &[Scheduled],
     ) -> Result<Comment, Error> {
         let parent_id = reply.parent.ok_or(Error::ParentNotFound)?;
         let mut client = self.pool.get().await?;
@@ -77,6 +82,7 @@ impl PgStore {
             Status::Rejected | Status::Spam => return Err(Error::ParentClosed(from)),
         }
         insert_row(&tx, reply, Some(&fingerprint)).await?;
+        outbox::enqueue(&tx, jobs).await?;
         let changes = [
             Change::new(&reply.page, Some(from), Some(Status::Approved)),
             Change::new(&reply.page, None, Some(reply.status)),
@@ -94,6 +100,7 @@ impl PgStore {
         id: CommentId,
         status: Status,
         via: Via,
+        jobs: &[Scheduled],
     ) -> Result<Option<Transition>, Error> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
@@ -106,6 +113,7 @@ impl PgStore {
         }
         comment.record(status, now_millis(), via);
         update_row(&tx, &comment).await?;
+        outbox::enqueue(&tx, jobs).await?;
         let changes = [Change::new(&comment.page, Some(from), Some(status))];
         let generations = self.record(&tx, id, &changes).await?;
         let _gate = self.shared.commit_guard().await;
