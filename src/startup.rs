@@ -236,8 +236,12 @@ impl App {
             pruner.abort();
         }
         if let Some(notifier) = notifier {
-            // Jobs not sent yet stay in the outbox: the next start sends them.
+            // Jobs not sent yet stay in the outbox: the next start (or
+            // another replica) sends them.
             notifier.abort();
+            if let Err(e) = state.store().release_claims().await {
+                tracing::warn!(error = %e, "cannot give back claimed notifications; they wait for their lease to end");
+            }
         }
         state.store().flush().await.map_err(Error::Store)?;
         tracing::info!("stopped; database flushed");

@@ -45,7 +45,29 @@ pub(super) async fn enqueue(tx: &Transaction<'_>, jobs: &[Scheduled]) -> Result<
 
 impl PgStore {
     /// See [`crate::domain::ports::Store::claim_jobs`].
+    ///
+    /// The claim runs as a task of its own and records what it leased
+    /// before it ends, even when the worker that asked is aborted (a clean
+    /// stop): [`PgStore::release_claims`] waits for it, so no lease taken
+    /// by this process outlives its clean stop.
     pub(super) async fn claim_jobs(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<QueuedJob>, Error> {
+        let in_flight = self.shared.claiming().read_owned().await;
+        let store = self.clone();
+        tokio::spawn(async move {
+            let claimed = store.claim_now(now, lease_ms, limit).await;
+            drop(in_flight);
+            claimed
+        })
+        .await
+        .map_err(|e| Error::Backend(Box::new(e)))?
+    }
+
+    async fn claim_now(
         &self,
         now: i64,
         lease_ms: i64,
@@ -88,6 +110,9 @@ impl PgStore {
             let attempts = u32::try_from(row.get::<_, i32>(2)).unwrap_or(0);
             claimed.push((row.get::<_, i64>(3), id, job, attempts));
         }
+        self.shared
+            .claims()
+            .extend(claimed.iter().map(|(_, id, ..)| *id));
         claimed.sort_by_key(|(due, id, ..)| (*due, *id));
         Ok(claimed
             .into_iter()
@@ -97,6 +122,7 @@ impl PgStore {
 
     /// See [`crate::domain::ports::Store::complete_job`].
     pub(super) async fn complete_job(&self, id: JobId) -> Result<(), Error> {
+        self.shared.claims().remove(&id);
         let client = self.pool.get().await?;
         client
             .execute(
@@ -116,6 +142,7 @@ impl PgStore {
         at: i64,
         attempts: u32,
     ) -> Result<(), Error> {
+        self.shared.claims().remove(&id);
         let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
         let client = self.pool.get().await?;
         client
@@ -127,6 +154,31 @@ impl PgStore {
                     )
                     .await?,
                 &[&id.to_bytes().as_slice(), &at, &attempts],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// See [`crate::domain::ports::Store::release_claims`]: the leases of
+    /// the jobs this process claimed and did not settle end now. (A replica
+    /// killed outright cannot: its jobs wait for their leases to end.)
+    pub(super) async fn release_claims(&self) -> Result<(), Error> {
+        // Claims still running finish (and record their leases) first.
+        let _no_claim_in_flight = self.shared.claiming().write_owned().await;
+        let held: Vec<Vec<u8>> = self
+            .shared
+            .claims()
+            .drain()
+            .map(|id| id.to_bytes().to_vec())
+            .collect();
+        if held.is_empty() {
+            return Ok(());
+        }
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "UPDATE outbox SET leased_until = 0 WHERE id = ANY($1)",
+                &[&held],
             )
             .await?;
         Ok(())

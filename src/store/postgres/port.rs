@@ -147,4 +147,8 @@ impl Store for PgStore {
     async fn pending_jobs(&self) -> Result<u64, StoreError> {
         PgStore::pending_jobs(self).await
     }
+
+    async fn release_claims(&self) -> Result<(), StoreError> {
+        PgStore::release_claims(self).await
+    }
 }

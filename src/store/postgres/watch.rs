@@ -103,6 +103,10 @@ pub(super) struct Shared {
     pub commits: AtomicU64,
     /// Bytes of the database, as last read; 0 before the first reading.
     pub size: AtomicU64,
+    /// Outbox jobs this process claimed and has not settled.
+    claims: Mutex<std::collections::HashSet<crate::domain::outbox::JobId>>,
+    /// Held shared by each claim in flight, exclusively by the release.
+    claiming: std::sync::Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Shared {
@@ -117,6 +121,8 @@ impl Shared {
             watched: Mutex::default(),
             commits: AtomicU64::new(0),
             size: AtomicU64::new(0),
+            claims: Mutex::default(),
+            claiming: std::sync::Arc::default(),
         }
     }
 
@@ -193,6 +199,18 @@ impl Shared {
         for (page, _) in generations {
             self.generations.bump(page);
         }
+    }
+
+    /// The outbox jobs this process holds.
+    pub fn claims(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashSet<crate::domain::outbox::JobId>> {
+        self.claims.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The gate between claims in flight and their release.
+    pub fn claiming(&self) -> std::sync::Arc<tokio::sync::RwLock<()>> {
+        self.claiming.clone()
     }
 
     /// Marks a page changed (repairs).
