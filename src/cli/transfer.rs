@@ -50,6 +50,9 @@ pub fn import_command(config: &Config, args: ImportArgs) -> ExitCode {
         tracing::error!(file = %args.file.display(), "no such file");
         return ExitCode::FAILURE;
     }
+    let runtime = runtime();
+    // The PostgreSQL store starts its watcher on the runtime it opens in.
+    let _entered = runtime.enter();
     let moderator = match open(config) {
         Ok(moderator) => moderator,
         Err(code) => return code,
@@ -60,7 +63,7 @@ pub fn import_command(config: &Config, args: ImportArgs) -> ExitCode {
         learn: args.learn,
     };
     let progress = progress_line();
-    let result = runtime().block_on(transfer::import_file(
+    let result = runtime.block_on(transfer::import_file(
         moderator,
         &args.file,
         options,
@@ -128,6 +131,8 @@ pub fn export_command(config: &Config, args: ExportArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let runtime = runtime();
+    let _entered = runtime.enter();
     let moderator = match open(config) {
         Ok(moderator) => moderator,
         Err(code) => return code,
@@ -142,7 +147,7 @@ pub fn export_command(config: &Config, args: ExportArgs) -> ExitCode {
         },
         None => Box::new(BufWriter::new(std::io::stdout())),
     };
-    let result = runtime().block_on(async {
+    let result = runtime.block_on(async {
         match site {
             None => transfer::ndjson::export(&moderator, out).await.map(|_| ()),
             Some(origin) => {

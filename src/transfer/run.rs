@@ -210,7 +210,8 @@ pub async fn import_file(
 /// What storing one batch gave: per comment its status, what was
 /// adjusted, and whether it was new; or where the batch starts and why it
 /// failed.
-type BatchResult = Result<Vec<(Status, Adjustments, Stored)>, (Option<Position>, moderation::Error)>;
+type BatchResult =
+    Result<Vec<(Status, Adjustments, Stored)>, (Option<Position>, moderation::Error)>;
 
 /// Stores one batch of the reading thread's messages.
 async fn store_batch(moderator: Arc<Moderator>, batch: Vec<Msg>, dry_run: bool) -> BatchResult {

@@ -22,14 +22,17 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// A configuration for tests: temporary data directory, port 0, no
 /// environment read.
+/// On PostgreSQL runs (`crate::backend`), a fresh database and key file.
 pub fn test_config(dir: &TempDir) -> Config {
-    Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().join("data"),
         rules_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
         admin_token: Some(ADMIN_TOKEN.into()),
         ..Config::default()
-    }
+    };
+    crate::backend::use_backend(&mut config, dir.path());
+    config
 }
 
 /// The application's state and routes on a fresh data directory.

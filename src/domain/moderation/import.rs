@@ -22,7 +22,7 @@ use crate::domain::comment::{Comment, CommentId, PageId, Status};
 use crate::domain::input::{AuthorName, CommentText, EmailAddress, FieldErrors, Website};
 use crate::domain::origin::Origin;
 use crate::domain::ports::Fingerprints;
-use crate::domain::privacy::truncate_ip;
+use crate::domain::privacy::{EmailKey, truncate_ip};
 
 /// What a commenter without an email is keyed by, followed by the name:
 /// it has a `:` before any `@`, which no valid address has, so it never
@@ -158,8 +158,7 @@ impl Moderator {
             email.as_ref().map(EmailAddress::as_str),
             author.as_str(),
         )?;
-        let prints =
-            fingerprint::of_reader_text(&self.privacy, identity.key, page.as_str(), text.as_str());
+        let prints = self.import_prints(identity.key, &page, &text, input.by_author, input.parent);
         let comment = Comment {
             id: input.id,
             page: page.as_str().to_owned(),
@@ -234,6 +233,27 @@ impl Moderator {
     /// A fault of the store.
     pub async fn finish_import(&self) -> Result<(), Error> {
         Ok(self.store.flush().await?)
+    }
+
+    /// The fingerprints of an imported comment, as its path in would have
+    /// made them: a reader's text, or for the author's reply the reply's
+    /// own (so `moderato check` finds what it recomputes with
+    /// [`fingerprint::of_stored`]).
+    pub(super) fn import_prints(
+        &self,
+        key: EmailKey,
+        page: &PageId,
+        text: &CommentText,
+        by_author: bool,
+        parent: Option<CommentId>,
+    ) -> Fingerprints {
+        let mut prints =
+            fingerprint::of_reader_text(&self.privacy, key, page.as_str(), text.as_str());
+        if let (true, Some(parent)) = (by_author, parent) {
+            prints.commenter_text =
+                fingerprint::of_author_reply(&self.privacy, parent, text.as_str());
+        }
+        prints
     }
 
     /// The identity of an imported comment's writer: the author's for the

@@ -10,8 +10,8 @@
 
 use serde_json::{Map, Value};
 
+use super::Moderator;
 use super::import::{Adjustments, Prepared};
-use super::{Moderator, fingerprint};
 use crate::domain::comment::{Comment, PageId};
 use crate::domain::input::{CommentText, EmailAddress};
 
@@ -89,8 +89,11 @@ impl Moderator {
         let identity = self
             .imported_identity(by_author, email.as_ref().map(EmailAddress::as_str), &author)
             .map_err(|e| format!("email: {e}"))?;
-        let prints =
-            fingerprint::of_reader_text(&self.privacy, identity.key, page.as_str(), text.as_str());
+        let parent = match fields.get("parent") {
+            Some(Value::String(id)) => id.parse().ok(),
+            _ => None,
+        };
+        let prints = self.import_prints(identity.key, &page, &text, by_author, parent);
         let instance: Map<String, Value> = [
             ("email_sealed", Value::String(hex::encode(identity.sealed))),
             ("email_hash", Value::String(identity.key.to_hex())),

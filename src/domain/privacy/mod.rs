@@ -62,6 +62,7 @@ pub struct Privacy {
     text_key: [u8; 32],
     form_token_key: [u8; 32],
     decision_link_key: [u8; 32],
+    key_check: [u8; 32],
 }
 
 impl std::fmt::Debug for Privacy {
@@ -81,6 +82,7 @@ impl Privacy {
             text_key: derive(master, b"moderato/text-fingerprint/v1"),
             form_token_key: derive(master, b"moderato/form-token/v1"),
             decision_link_key: derive(master, b"moderato/decision-link/v1"),
+            key_check: derive(master, b"moderato/key-check/v1"),
         }
     }
 
@@ -134,6 +136,14 @@ impl Privacy {
     /// so the index holds no readable text.
     pub fn text_fingerprint(&self, parts: &[&[u8]]) -> [u8; 32] {
         mac(&self.text_key, parts)
+    }
+
+    /// A value that identifies the master key without revealing it (a
+    /// derivation of its own purpose): a shared database stores it, so a
+    /// replica started with another key refuses to run instead of writing
+    /// emails nobody can read and hashes that match nothing.
+    pub fn key_check(&self) -> [u8; 32] {
+        self.key_check
     }
 
     /// The signer of form tokens (see the spam rules' `min_time`).
