@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use warp::http::Response;
 
+use crate::backend::{self, Backend};
 use crate::helpers::{ADMIN_TOKEN, TestApp, body_json, spawn_app, test_config};
 
 pub fn fixture(name: &str) -> PathBuf {
@@ -99,28 +100,36 @@ fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Every file of the data directory holds none of `emails` in plain text.
+/// Nothing the database holds has one of `emails` in plain text: sled's
+/// files, or PostgreSQL's whole database as `pg_dump` writes it.
 fn assert_no_email_on_disk(app: &TestApp, emails: &[String]) {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    fn walk(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
         for entry in std::fs::read_dir(dir).expect("read dir") {
             let path = entry.expect("entry").path();
             if path.is_dir() {
                 walk(&path, out);
             } else {
-                out.push(path);
+                out.push((path.display().to_string(), std::fs::read(&path).expect("read")));
             }
         }
     }
-    let mut files = Vec::new();
-    walk(app.dir.path(), &mut files);
-    for file in files {
-        let bytes = std::fs::read(&file).expect("read");
+    let mut stored = Vec::new();
+    match backend::backend() {
+        Backend::Sled => walk(app.dir.path(), &mut stored),
+        Backend::Postgres => stored.push((
+            "pg_dump".to_owned(),
+            backend::dump(&app.state.config.database_url),
+        )),
+    }
+    for (place, bytes) in stored {
         for email in emails {
-            assert!(
-                !bytes.windows(email.len()).any(|w| w == email.as_bytes()),
-                "{} holds {email} in plain text",
-                file.display()
-            );
+            let hex = hex::encode(email.as_bytes());
+            for needle in [email.as_str(), hex.as_str()] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                    "{place} holds {email} in plain text"
+                );
+            }
         }
     }
 }
@@ -390,7 +399,8 @@ async fn a_malformed_file_gets_its_position_and_stores_nothing() {
         assert_eq!(app.stored().await, Vec::<Value>::new(), "{position}");
         // The spooled upload is gone.
         let left: Vec<_> = std::fs::read_dir(app.dir.path().join("data"))
-            .expect("data dir")
+            .into_iter()
+            .flatten()
             .filter_map(Result::ok)
             .filter(|e| e.file_name().to_string_lossy().starts_with(".import-"))
             .collect();

@@ -7,17 +7,20 @@ use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
+use crate::backend::{self, Backend};
 use crate::helpers::{spawn_app, test_config};
 use crate::import::{emails_in, fixture};
 
-/// A configuration file for `data_dir`.
+/// A configuration file for a data directory in `dir`, on this run's
+/// backend (a fresh PostgreSQL database and key file, or sled there).
 fn config_file(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("moderato.toml");
-    std::fs::write(
-        &path,
-        format!("data_dir = {:?}\n", dir.join("data").display().to_string()),
-    )
-    .expect("write config");
+    let mut toml = format!("data_dir = {:?}\n", dir.join("data").display().to_string());
+    for (name, value) in backend::backend_env(dir) {
+        let key = name.trim_start_matches("MODERATO_").to_lowercase();
+        toml.push_str(&format!("{key} = {value:?}\n"));
+    }
+    std::fs::write(&path, toml).expect("write config");
     path
 }
 
@@ -224,27 +227,45 @@ fn wxr_written_by_the_command_imports_into_an_empty_data_directory() {
 
 #[tokio::test]
 async fn on_a_running_service_the_command_points_to_the_route() {
-    // Arrange: the service holds the data directory.
+    // Arrange: the service holds the data directory (on sled; PostgreSQL
+    // takes the command beside it).
     let dir = tempfile::tempdir().expect("tempdir");
+    let config_path = config_file(dir.path());
     let mut config = test_config(&dir);
     config.data_dir = dir.path().join("data");
+    let text_config = std::fs::read_to_string(&config_path).expect("config");
+    for line in text_config.lines() {
+        if let Some(url) = line.strip_prefix("database_url = ") {
+            config.database_url = url.trim_matches('"').to_owned();
+        }
+        if let Some(key) = line.strip_prefix("master_key_file = ") {
+            config.master_key_file = key.trim_matches('"').to_owned();
+        }
+    }
     let app = spawn_app(config).await;
-    let config_path = config_file(dir.path());
 
     // Act
     let output = tokio::task::spawn_blocking(move || {
         moderato(
             &config_path,
-            &["import", fixture("disqus.xml").to_str().expect("path")],
+            &["import", fixture("disqus.xml").to_str().expect("path"), "--json"],
         )
     })
     .await
     .expect("the command ran");
 
     // Assert
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
-    let said = text(&output);
-    assert!(said.contains("stop it first"), "{said}");
-    assert!(said.contains("/admin/import"), "{said}");
+    match backend::backend() {
+        Backend::Sled => {
+            assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+            let said = text(&output);
+            assert!(said.contains("stop it first"), "{said}");
+            assert!(said.contains("/admin/import"), "{said}");
+        }
+        Backend::Postgres => {
+            assert!(output.status.success(), "{}", text(&output));
+            assert_eq!(report(&output)["imported"], 9);
+        }
+    }
     app.shutdown().await;
 }

@@ -179,7 +179,14 @@ async fn data_import(
     if length.is_some_and(|length| length > limit) {
         return Err(ApiError::PayloadTooLarge);
     }
-    let spooled = spool(body, &state.config.data_dir, limit).await?;
+    // The data directory is private (0700); on PostgreSQL there may be
+    // none, and the system's temporary directory serves.
+    let dir = if state.config.data_dir.is_dir() {
+        state.config.data_dir.clone()
+    } else {
+        std::env::temp_dir()
+    };
+    let spooled = spool(body, &dir, limit).await?;
     let options = Options {
         format,
         dry_run: query.dry_run,
@@ -210,8 +217,8 @@ fn is_ndjson(content_type: Option<&str>) -> bool {
     )
 }
 
-/// Writes the body to a temporary file (mode 0600, in the data directory,
-/// deleted on drop), at most `limit` bytes.
+/// Writes the body to a temporary file in `dir` (mode 0600, deleted on
+/// drop), at most `limit` bytes.
 async fn spool(
     body: impl Stream<Item = Result<impl Buf, warp::Error>>,
     dir: &Path,
