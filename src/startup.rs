@@ -102,6 +102,12 @@ impl App {
     pub async fn build(config: Config) -> Result<App, Error> {
         let listen = config.listen.clone();
         let parts = build(config)?;
+        // Seed + ledger before the first request (logged with its time); if
+        // the ledger cannot be read the service still runs, without the
+        // learned rule, and the first comment or decision tries again.
+        if let Err(e) = parts.state.moderator.load_learning().await {
+            tracing::error!(error = %e, "the learning filter cannot be loaded");
+        }
         if parts.admin_token.generated {
             // Printed once, at the start that created it; it is kept in the
             // data directory, mode 0600, for later starts.

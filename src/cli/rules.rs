@@ -238,7 +238,7 @@ fn hits_text(hits: &[Hit]) -> String {
         return "no hits".to_owned();
     }
     hits.iter()
-        .map(|h| format!("{} {:+}", h.rule, h.score))
+        .map(Hit::describe)
         .collect::<Vec<_>>()
         .join(", ")
 }

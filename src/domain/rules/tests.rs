@@ -468,14 +468,7 @@ fn scores_sum_and_thresholds_choose_the_action() {
         assert_eq!((v.score, v.action), (score, action), "case: {case}");
     }
     let v = set.evaluate(&offline("", "", "", "aa"));
-    assert_eq!(
-        v.hits,
-        vec![Hit {
-            rule: "a".into(),
-            score: 3
-        }],
-        "disabled rule never hits"
-    );
+    assert_eq!(v.hits, vec![Hit::new("a", 3)], "disabled rule never hits");
 }
 
 #[test]
