@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::domain::moderation::Moderator;
-use crate::domain::ports::{Notifications, StoreError};
+use crate::domain::ports::{NoNotifications, Notifications, StoreError};
 use crate::domain::privacy::Privacy;
 use crate::domain::rules::{self, RuleSet};
 use crate::http::auth::{TokenDigest, Tokens};
@@ -84,6 +84,29 @@ pub fn build(config: Config) -> Result<Parts, Error> {
         notifier,
         admin_token,
     })
+}
+
+/// The core over the data directory without a service around it, for
+/// commands that change what is stored while the service is stopped
+/// (`moderato learn train`): the store, the keys and the rules, and nobody
+/// to notify (jobs wait in the outbox for the service).
+///
+/// # Errors
+/// [`Error`] when a secret, the database or the rules cannot be opened
+/// (the database is locked while the service runs).
+pub fn offline(config: &Config) -> Result<Moderator, Error> {
+    secrets::ensure_data_dir(&config.data_dir)?;
+    let master = secrets::master_key(&config.data_dir)?;
+    let rules = RuleSet::load_dir(&config.rules_dir)?;
+    let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
+        .map_err(Error::Store)?;
+    Ok(Moderator::new(
+        Arc::new(store),
+        Arc::new(NoNotifications),
+        Arc::new(Privacy::new(&master)),
+        rules,
+        config.moderation_settings(),
+    ))
 }
 
 /// A built application with its socket bound, ready to run.
