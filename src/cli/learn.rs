@@ -16,7 +16,9 @@ use serde_json::json;
 
 use crate::config::Config;
 use crate::domain::learn::filter;
-use crate::domain::learn::replay::{Confusion, Figures, LabeledComment, Report, parse_jsonl, shuffle};
+use crate::domain::learn::replay::{
+    Confusion, Figures, LabeledComment, Report, parse_jsonl, shuffle,
+};
 use crate::domain::learn::{Extractor, HashKey, Label, seed};
 use crate::domain::moderation::{LearningStats, Moderator};
 use crate::domain::rules::RuleSet;
@@ -78,13 +80,24 @@ pub fn run(command: LearnCommand, config: &Config) -> Result<String, String> {
             seed,
             rules,
             json,
-        } => replay_command(&file, rules.as_deref().unwrap_or(&config.rules_dir), seed, json),
+        } => replay_command(
+            &file,
+            rules.as_deref().unwrap_or(&config.rules_dir),
+            seed,
+            json,
+        ),
         LearnCommand::Train { file } => {
             let comments = read_labeled(&file)?;
             with_core(config, async |moderator| {
                 let started = Instant::now();
-                let taught = moderator.train(&comments).await.map_err(|e| e.to_string())?;
-                let stats = moderator.learning_stats().await.map_err(|e| e.to_string())?;
+                let taught = moderator
+                    .train(&comments)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let stats = moderator
+                    .learning_stats()
+                    .await
+                    .map_err(|e| e.to_string())?;
                 Ok(format!(
                     "taught {} spam and {} ham from {} in {} ms ({} replaced what an earlier run taught)\n{}",
                     taught.learned.spam,
@@ -97,7 +110,10 @@ pub fn run(command: LearnCommand, config: &Config) -> Result<String, String> {
             })
         }
         LearnCommand::Stats { json } => with_core(config, async |moderator| {
-            let stats = moderator.learning_stats().await.map_err(|e| e.to_string())?;
+            let stats = moderator
+                .learning_stats()
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(if json {
                 serde_json::to_string(&stats).map_err(|e| e.to_string())?
             } else {
@@ -106,10 +122,19 @@ pub fn run(command: LearnCommand, config: &Config) -> Result<String, String> {
         }),
         LearnCommand::Rebuild => with_core(config, async |moderator| {
             let started = Instant::now();
-            let entries = moderator.rebuild_learning().await.map_err(|e| e.to_string())?;
+            let entries = moderator
+                .rebuild_learning()
+                .await
+                .map_err(|e| e.to_string())?;
             let millis = started.elapsed().as_millis();
-            let digest = moderator.learning_digest().await.map_err(|e| e.to_string())?;
-            let stats = moderator.learning_stats().await.map_err(|e| e.to_string())?;
+            let digest = moderator
+                .learning_digest()
+                .await
+                .map_err(|e| e.to_string())?;
+            let stats = moderator
+                .learning_stats()
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(format!(
                 "rebuilt from the seed and {entries} ledger entries in {millis} ms\n\
                  model digest {digest}\n{}",
@@ -187,7 +212,12 @@ fn stats_text(s: &LearningStats) -> String {
 }
 
 /// `learn replay`.
-fn replay_command(file: &Path, rules_dir: &Path, seed: Option<u64>, json: bool) -> Result<String, String> {
+fn replay_command(
+    file: &Path,
+    rules_dir: &Path,
+    seed: Option<u64>,
+    json: bool,
+) -> Result<String, String> {
     let rules = RuleSet::load_dir(rules_dir).map_err(|e| e.to_string())?;
     let mut comments = read_labeled(file)?;
     if let Some(seed) = seed {
@@ -232,7 +262,11 @@ fn replay_command(file: &Path, rules_dir: &Path, seed: Option<u64>, json: bool) 
         }
     );
     if !skipped.is_empty() {
-        let _ = writeln!(out, "skipped offline (need a request): {}", skipped.join(", "));
+        let _ = writeln!(
+            out,
+            "skipped offline (need a request): {}",
+            skipped.join(", ")
+        );
     }
     let _ = writeln!(
         out,
@@ -287,9 +321,15 @@ mod tests {
         let mut lines = String::new();
         for i in 0..160 {
             let (label, text) = if i % 2 == 0 {
-                ("spam", format!("cheap pills online {i} buy now https://pills{i}.test"))
+                (
+                    "spam",
+                    format!("cheap pills online {i} buy now https://pills{i}.test"),
+                )
             } else {
-                ("ham", format!("Thank you for this post about grief, day {i}."))
+                (
+                    "ham",
+                    format!("Thank you for this post about grief, day {i}."),
+                )
             };
             lines.push_str(&json!({"label": label, "comment": text}).to_string());
             lines.push('\n');
@@ -306,13 +346,22 @@ mod tests {
             .collect();
         assert_eq!(names, ["1-50", "51-150", "151-"]);
         for key in ["tp", "fp", "fn", "tn", "precision", "recall"] {
-            assert!(v["flagged"].get(key).is_some() && v["spam"].get(key).is_some(), "{key}");
+            assert!(
+                v["flagged"].get(key).is_some() && v["spam"].get(key).is_some(),
+                "{key}"
+            );
         }
         let text = replay_command(&file, &crate_path("rules"), Some(3), false).expect("replay");
-        assert!(text.contains("shuffled with seed 3") && text.contains("151-"), "{text}");
+        assert!(
+            text.contains("shuffled with seed 3") && text.contains("151-"),
+            "{text}"
+        );
 
-        std::fs::write(&file, "{\"label\":\"spam\",\"comment\":\"x\"}\n{\"label\":\"maybe\"}\n")
-            .expect("write");
+        std::fs::write(
+            &file,
+            "{\"label\":\"spam\",\"comment\":\"x\"}\n{\"label\":\"maybe\"}\n",
+        )
+        .expect("write");
         let err = replay_command(&file, &crate_path("rules"), None, false).expect_err("bad line");
         assert!(err.contains("c.jsonl:line 2"), "{err}");
     }

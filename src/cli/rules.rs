@@ -330,9 +330,12 @@ mod tests {
     fn default_rules_meet_the_targets_on_the_blog_fixtures() {
         let rules = RuleSet::load_dir(&crate_path("rules")).expect("default rules load");
         // The rules alone: the fixtures are part of the seed.
-        let report =
-            evaluate_file(&crate_path("tests/fixtures/blog-comments.jsonl"), &rules, None)
-                .expect("fixtures");
+        let report = evaluate_file(
+            &crate_path("tests/fixtures/blog-comments.jsonl"),
+            &rules,
+            None,
+        )
+        .expect("fixtures");
         assert!(report.total >= 60, "fixtures: {} comments", report.total);
         assert_targets("blog fixtures", &report);
     }

@@ -89,7 +89,7 @@ fn decode(key: &[u8], value: &[u8]) -> Result<Entry, Error> {
     ) else {
         return Err(corrupt("key is not an email key and a comment id"));
     };
-    if value.len() < HEAD || (value.len() - HEAD) % 4 != 0 || value[0] != VERSION {
+    if value.len() < HEAD || !(value.len() - HEAD).is_multiple_of(4) || value[0] != VERSION {
         return Err(corrupt("not a version 1 entry"));
     }
     let label = match value[1] {

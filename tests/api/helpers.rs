@@ -147,6 +147,8 @@ pub fn body_json(response: &Response<Bytes>) -> Value {
 /// A server on a real socket; dropping `stop` (or sending on it) stops it.
 pub struct RunningApp {
     pub addr: SocketAddr,
+    /// The running service's state (its core, for what no route shows).
+    pub state: AppState,
     pub stop: oneshot::Sender<()>,
     pub done: tokio::task::JoinHandle<()>,
 }
@@ -178,6 +180,7 @@ pub async fn spawn_app(config: Config) -> RunningApp {
         }
     };
     let addr = app.addr();
+    let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let done = tokio::spawn(async move {
         app.run_until(async {
@@ -186,7 +189,12 @@ pub async fn spawn_app(config: Config) -> RunningApp {
         .await
         .expect("clean shutdown");
     });
-    RunningApp { addr, stop, done }
+    RunningApp {
+        addr,
+        state,
+        stop,
+        done,
+    }
 }
 
 pub fn free_port() -> u16 {

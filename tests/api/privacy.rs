@@ -85,7 +85,13 @@ async fn the_database_files_never_hold_the_email_in_clear() {
                 .and_then(|mut f| f.read_to_end(&mut bytes))
                 .expect("read file");
             let lower = bytes.to_ascii_lowercase();
-            for needle in [EMAIL.to_lowercase(), "grieving.reader".to_owned()] {
+            // The domain too: the learning filter learned it from the
+            // approvals (a hashed feature, in its ledger and model).
+            for needle in [
+                EMAIL.to_lowercase(),
+                "grieving.reader".to_owned(),
+                "quiet-harbor".to_owned(),
+            ] {
                 assert!(
                     !lower.windows(needle.len()).any(|w| w == needle.as_bytes()),
                     "{} holds `{needle}` in clear",
@@ -171,11 +177,38 @@ async fn no_log_line_contains_the_email() {
         .send()
         .await
         .expect("approve");
+    // The learning filter's paths: a decision it learns from (and a
+    // changed one it unlearns), its view, and an erasure that unlearns.
+    for decision in ["spam", "approve"] {
+        client
+            .post(format!("{base}/admin/comments/{id}/{decision}"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("decide");
+    }
+    let learning = client
+        .get(format!("{base}/admin/learning"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("learning")
+        .text()
+        .await
+        .expect("body");
+    assert_no_email(&learning, "GET /admin/learning");
     client
         .get(format!("{base}/api/comments?page=/p/"))
         .send()
         .await
         .expect("list");
+    client
+        .post(format!("{base}/admin/erase"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({ "email": EMAIL }))
+        .send()
+        .await
+        .expect("erase");
 
     // SIGTERM, then read everything it wrote.
     let pid = child.id().to_string();

@@ -365,8 +365,7 @@ fn evasions(raw: &str, visible: &str) -> Vec<&'static str> {
 /// hides the word from a keyword list. One before or after the text (the
 /// byte-order mark some sites append to every comment) hides nothing.
 fn invisible_inside_a_word(raw: &str) -> bool {
-    let invisible =
-        |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{AD}');
+    let invisible = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{AD}');
     let (mut after_letter, mut pending) = (false, false);
     for c in raw.chars() {
         if invisible(c) {

@@ -140,3 +140,71 @@ pub fn offline_verdict(rules: &RuleSet, comment: &LabeledComment) -> Verdict {
         request: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped_rules() -> RuleSet {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        RuleSet::load_dir(&dir).expect("the shipped rules load")
+    }
+
+    fn judged(rules: &RuleSet, text: &str, p: f64, experience: Experience) -> Verdict {
+        let mut verdict = rules.evaluate(&Subject {
+            author: "",
+            email: "",
+            url: "",
+            comment: text,
+            page: "/",
+            request: None,
+        });
+        let learned = Learned {
+            probability: p,
+            clues: vec!["\"x\"".into()],
+        };
+        apply_rule(rules, &mut verdict, learned, experience);
+        verdict
+    }
+
+    #[test]
+    fn a_hard_signal_is_never_lowered_into_an_accept() {
+        let rules = shipped_rules();
+        let bbcode = judged(
+            &rules,
+            "[url=https://x.test]hello[/url]",
+            0.0,
+            Experience::default(),
+        );
+        assert_ne!(bbcode.action, Action::Accept, "{bbcode:?}");
+        let hit = bbcode.hits.last().expect("the learned hit");
+        assert_eq!((hit.rule.as_str(), hit.score), ("learned", 0));
+        // Without one, a confident ham is relieved.
+        let plain = judged(&rules, "see https://x.test", 0.0, Experience::default());
+        assert!(plain.hits.last().is_some_and(|h| h.score < 0), "{plain:?}");
+    }
+
+    #[test]
+    fn it_bins_on_its_own_only_after_twenty_and_twenty() {
+        let rules = shipped_rules();
+        let text = "I wrote a long comment about my week.";
+        let early = Experience { spam: 19, ham: 400 };
+        assert_eq!(judged(&rules, text, 1.0, early).action, Action::Hold);
+        let trusted = Experience { spam: 20, ham: 20 };
+        assert_eq!(judged(&rules, text, 1.0, trusted).action, Action::Spam);
+        assert_eq!(judged(&rules, text, 0.95, trusted).action, Action::Hold);
+    }
+
+    #[test]
+    fn learning_counts_the_authors_decisions_and_unlearns_exactly() {
+        let extractor = Extractor::new(&super::super::HashKey::new(*b"filter-test-key!"));
+        let seeded = Filter::seeded(&extractor);
+        let mut filter = seeded.clone();
+        let keys = [1u64 << 40, 7u64 << 50];
+        filter.learn(&keys, Label::Spam);
+        assert_eq!(filter.experience(), Experience { spam: 1, ham: 0 });
+        assert!(filter.unlearn(&keys, Label::Ham).is_err());
+        filter.unlearn(&keys, Label::Spam).expect("learned");
+        assert_eq!(filter, seeded);
+    }
+}

@@ -272,5 +272,8 @@ fn only_an_invisible_character_inside_a_word_is_an_evasion() {
     assert!(evasive("ca\u{AD}\u{200C}sino"));
     assert!(!evasive("nice song\u{FEFF}"), "a trailing byte-order mark");
     assert!(!evasive("\u{FEFF}hello there"));
-    assert!(!evasive("word \u{200B} word"), "between words, not inside one");
+    assert!(
+        !evasive("word \u{200B} word"),
+        "between words, not inside one"
+    );
 }
