@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::domain::moderation::Moderator;
+use crate::domain::ports::Store;
 use crate::domain::ports::{NoNotifications, Notifications, StoreError};
 use crate::domain::privacy::Privacy;
 use crate::domain::rules::{self, RuleSet};
@@ -19,6 +20,7 @@ use crate::http::{self, AppState};
 use crate::notify::Notifier;
 use crate::secrets;
 use crate::store::SledStore;
+use crate::store::postgres::{self, PgStore};
 
 /// Why the service could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,13 @@ pub enum Error {
     /// The database could not be opened, or its final flush failed.
     #[error("database: {0}")]
     Store(#[source] StoreError),
+    /// PostgreSQL could not be opened (unreachable, a newer schema, another
+    /// master key).
+    #[error(transparent)]
+    Postgres(#[from] postgres::OpenError),
+    /// No thread or runtime to open PostgreSQL on.
+    #[error("cannot start the database runtime: {0}")]
+    Runtime(#[source] std::io::Error),
     /// A rule file is invalid.
     #[error("spam rules: {0}")]
     Rules(#[from] rules::Error),
@@ -53,22 +62,21 @@ pub struct Parts {
     pub admin_token: secrets::TokenFile,
 }
 
-/// Creates the data directory and its secrets if needed, opens the
-/// database, and builds the core and the HTTP state.
+/// Opens the database (`database_url`: PostgreSQL; otherwise sled in the
+/// data directory, created with its secrets if needed), and builds the
+/// core and the HTTP state. Must run inside a tokio runtime when
+/// `database_url` is set (the store starts its watcher).
 ///
 /// # Errors
 /// [`Error`] when a secret, the database or the rules cannot be opened.
 pub fn build(config: Config) -> Result<Parts, Error> {
-    secrets::ensure_data_dir(&config.data_dir)?;
-    let admin_token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
-    let master = secrets::master_key(&config.data_dir)?;
     let rules = RuleSet::load_dir(&config.rules_dir)?;
-    let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
-        .map_err(Error::Store)?;
+    let (store, master) = open_store(&config)?;
+    let admin_token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
     let privacy = Arc::new(Privacy::new(&master));
     let notifier = Notifier::new();
     let moderator = Moderator::new(
-        Arc::new(store),
+        store,
         Arc::new(notifier.clone()) as Arc<dyn Notifications>,
         privacy,
         rules,
@@ -86,27 +94,78 @@ pub fn build(config: Config) -> Result<Parts, Error> {
     })
 }
 
-/// The core over the data directory without a service around it, for
-/// commands that change what is stored while the service is stopped
-/// (`moderato learn train`): the store, the keys and the rules, and nobody
-/// to notify (jobs wait in the outbox for the service).
+/// The core over the data directory (or PostgreSQL) without a service
+/// around it, for commands that change what is stored while the service is
+/// stopped (`moderato learn train`): the store, the keys and the rules, and
+/// nobody to notify (jobs wait in the outbox for the service). Must run
+/// inside a tokio runtime when `database_url` is set.
 ///
 /// # Errors
 /// [`Error`] when a secret, the database or the rules cannot be opened
-/// (the database is locked while the service runs).
+/// (sled's database is locked while the service runs).
 pub fn offline(config: &Config) -> Result<Moderator, Error> {
-    secrets::ensure_data_dir(&config.data_dir)?;
-    let master = secrets::master_key(&config.data_dir)?;
     let rules = RuleSet::load_dir(&config.rules_dir)?;
-    let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
-        .map_err(Error::Store)?;
+    let (store, master) = open_store(config)?;
     Ok(Moderator::new(
-        Arc::new(store),
+        store,
         Arc::new(NoNotifications),
         Arc::new(Privacy::new(&master)),
         rules,
         config.moderation_settings(),
     ))
+}
+
+/// The store the configuration names (`database_url`: PostgreSQL;
+/// otherwise sled in the data directory, created with its secrets if
+/// needed) and the master key.
+fn open_store(config: &Config) -> Result<(Arc<dyn Store>, [u8; 32]), Error> {
+    if config.uses_postgres() {
+        // No data directory: the key comes from the configuration
+        // (`Config::validate` requires it).
+        let master = secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))?;
+        let store = open_postgres(config, Privacy::new(&master).key_check())?;
+        Ok((Arc::new(store), master))
+    } else {
+        secrets::ensure_data_dir(&config.data_dir)?;
+        let master = if config.master_key_file.is_empty() {
+            secrets::master_key(&config.data_dir)?
+        } else {
+            secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))?
+        };
+        let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
+            .map_err(Error::Store)?;
+        Ok((Arc::new(store), master))
+    }
+}
+
+/// Connects to PostgreSQL, migrates it and checks the key, then starts the
+/// store on the current runtime. The connecting runs on a thread and
+/// runtime of its own, so that this synchronous function works inside any
+/// runtime (a current-thread one included) without blocking its tasks.
+///
+/// # Errors
+/// [`Error::Postgres`] saying what failed.
+pub fn open_postgres(config: &Config, key_check: [u8; 32]) -> Result<PgStore, Error> {
+    let options = postgres::Options {
+        url: config.database_url.clone(),
+        pool_size: usize::try_from(config.database_pool_size).unwrap_or(usize::MAX),
+        key_check,
+    };
+    let prepared = std::thread::scope(|scope| {
+        scope
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(Error::Runtime)?;
+                runtime
+                    .block_on(PgStore::prepare(options))
+                    .map_err(Error::Postgres)
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })?;
+    Ok(prepared.start())
 }
 
 /// A built application with its socket bound, ready to run.
@@ -210,8 +269,12 @@ impl App {
             pruner.abort();
         }
         if let Some(notifier) = notifier {
-            // Jobs not sent yet stay in the outbox: the next start sends them.
+            // Jobs not sent yet stay in the outbox: the next start (or
+            // another replica) sends them.
             notifier.abort();
+            if let Err(e) = state.store().release_claims().await {
+                tracing::warn!(error = %e, "cannot give back claimed notifications; they wait for their lease to end");
+            }
         }
         state.store().flush().await.map_err(Error::Store)?;
         tracing::info!("stopped; database flushed");

@@ -144,20 +144,21 @@ pub fn run(command: LearnCommand, config: &Config) -> Result<String, String> {
     }
 }
 
-/// Opens the core over the data directory and runs `f` on a runtime of
-/// its own.
+/// Opens the core over the configured database and runs `f` on a runtime
+/// of its own.
 fn with_core(
     config: &Config,
     f: impl AsyncFnOnce(&Moderator) -> Result<String, String>,
 ) -> Result<String, String> {
-    let moderator = startup::offline(config).map_err(|e| {
-        format!("cannot open the data directory (is the service still running?): {e}")
-    })?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async {
+        // On the runtime: a PostgreSQL store starts its watcher on it.
+        let moderator = startup::offline(config).map_err(|e| {
+            format!("cannot open the database (is the service still running?): {e}")
+        })?;
         let out = f(&moderator).await;
         moderator
             .store()

@@ -18,8 +18,8 @@ use crate::config::Config;
 use crate::domain::Comment;
 use crate::domain::moderation::fingerprint;
 use crate::domain::privacy::Privacy;
-use crate::startup::{App, shutdown_signal};
-use crate::store::SledStore;
+use crate::startup::{self, App, shutdown_signal};
+use crate::store::{Report, SledStore};
 use crate::{secrets, telemetry};
 
 /// Self-hosted comment moderation for blogs.
@@ -40,8 +40,9 @@ enum Command {
     /// Exit 0 when the service on the configured address answers /healthz
     /// (for container health checks: needs no curl in the image).
     Healthcheck,
-    /// Verify the database's index trees against its comments (stop the
-    /// service first: the database is locked while it runs). Exit 0 when
+    /// Verify the database's indexes, fingerprints and counts against its
+    /// comments (sled: stop the service first, the database is locked while
+    /// it runs; PostgreSQL: runs beside the replicas). Exit 0 when
     /// consistent, 1 when problems remain.
     Check {
         /// Fix what can be fixed: add missing index entries, remove stale
@@ -131,16 +132,78 @@ fn print_outcome(outcome: Result<String, String>) -> ExitCode {
 
 /// `moderato check [--repair]`: prints a summary to standard output.
 fn check_command(config: &Config, repair: bool) -> ExitCode {
+    let report = if config.uses_postgres() {
+        check_postgres(config, repair)
+    } else {
+        match check_sled(config, repair) {
+            Ok(report) => report,
+            Err(code) => return code,
+        }
+    };
+    match report {
+        Ok(report) => {
+            let _ = writeln!(std::io::stdout().lock(), "{report}");
+            if report.is_consistent() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            tracing::error!("check failed: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The check on PostgreSQL: online (a repair briefly holds writers back).
+/// The key file is required with `database_url`, so fingerprints are
+/// always verified.
+fn check_postgres(config: &Config, repair: bool) -> Result<Report, String> {
+    let master = secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))
+        .map_err(|e| e.to_string())?;
+    let privacy = Privacy::new(&master);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let store =
+            startup::open_postgres(config, privacy.key_check()).map_err(|e| e.to_string())?;
+        let print = |c: &Comment| fingerprint::of_stored(&privacy, c);
+        let report = if repair {
+            store.repair(&print).await
+        } else {
+            store.check(&print).await
+        };
+        report.map_err(|e| with_sources(&e))
+    })
+}
+
+/// An error and every cause under it, for the one line that reports it.
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The check on sled: the service must be stopped (sled locks its files).
+fn check_sled(config: &Config, repair: bool) -> Result<Result<Report, String>, ExitCode> {
     let db_path = config.db_path();
     if !db_path.is_dir() {
         tracing::error!(path = %db_path.display(), "no database here (is data_dir right?)");
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     }
     let store = match SledStore::open(&db_path, config.cache_capacity_mb * 1024 * 1024) {
         Ok(store) => store,
         Err(e) => {
             tracing::error!("cannot open the database (is the service still running?): {e}");
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
     let report = if repair {
@@ -159,20 +222,7 @@ fn check_command(config: &Config, repair: bool) -> ExitCode {
     } else {
         store.check()
     };
-    match report {
-        Ok(report) => {
-            let _ = writeln!(std::io::stdout().lock(), "{report}");
-            if report.is_consistent() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
-        Err(e) => {
-            tracing::error!("check failed: {e}");
-            ExitCode::from(2)
-        }
-    }
+    Ok(report.map_err(|e| e.to_string()))
 }
 
 fn rules_command(command: RulesCommand, config: &Config) -> ExitCode {

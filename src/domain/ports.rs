@@ -310,6 +310,17 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// A fault.
     async fn pending_jobs(&self) -> Result<u64, StoreError>;
 
+    /// Gives back the jobs this process claimed and has not settled, at a
+    /// clean stop (a worker aborted mid-send), so another replica or the
+    /// next start sends them at once instead of after the lease. Stores
+    /// that free every lease when they open (sled: one process) need not.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn release_claims(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     // The ledger of the learning filter (issue 11, domain::learn::ledger):
     // what the model learned, one entry per comment id (an entry always
     // carries its comment's email key), hashed features only. The model is

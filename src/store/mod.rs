@@ -1,7 +1,8 @@
 //! The store shell: the core's [`Store`](crate::domain::ports::Store) port
-//! on sled, one tree of comments keyed by id and index trees kept
-//! consistent with it in one transaction per change (ARCHITECTURE.md,
-//! "Storage layout").
+//! on sled (this module) and on PostgreSQL ([`postgres`], for several
+//! replicas on one database). On sled: one tree of comments keyed by id
+//! and index trees kept consistent with it in one transaction per change
+//! (ARCHITECTURE.md, "Storage layout").
 //!
 //! No `sled::` type leaves this module, and values are serde-encoded only
 //! here. Every write method waits for its flush before it returns, so a
@@ -16,6 +17,7 @@ mod keys;
 mod learning;
 mod outbox;
 mod port;
+pub mod postgres;
 mod read;
 mod reply;
 

@@ -22,14 +22,17 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// A configuration for tests: temporary data directory, port 0, no
 /// environment read.
+/// On PostgreSQL runs (`crate::backend`), a fresh database and key file.
 pub fn test_config(dir: &TempDir) -> Config {
-    Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().join("data"),
         rules_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
         admin_token: Some(ADMIN_TOKEN.into()),
         ..Config::default()
-    }
+    };
+    crate::backend::use_backend(&mut config, dir.path());
+    config
 }
 
 /// The application's state and routes on a fresh data directory.
@@ -249,4 +252,22 @@ pub async fn three_pending(app: &TestApp) -> Vec<String> {
         ids.push(app.post_comment("/p/", name, email).await);
     }
     ids
+}
+
+/// Every file under `dir` with its contents.
+pub fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).expect("read file");
+            files.push((path.display().to_string(), bytes));
+        }
+    }
+    files
 }

@@ -4,11 +4,10 @@
 //! seed + ledger is the one learned step by step; and nothing learned is
 //! kept in clear.
 
-use std::io::Read;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use moderato::config::ModerationMode;
+use moderato::config::{Config, ModerationMode};
 use moderato::domain::Decision;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -20,22 +19,24 @@ use crate::helpers::{ADMIN_TOKEN, RunningApp, spawn_app, test_config};
 struct Service {
     app: RunningApp,
     client: reqwest::Client,
+    config: Config,
     dir: TempDir,
 }
 
 impl Service {
     async fn start() -> Service {
         let dir = tempfile::tempdir().expect("tempdir");
-        Service::on(dir).await
-    }
-
-    async fn on(dir: TempDir) -> Service {
         let mut config = test_config(&dir);
         config.moderation = ModerationMode::All;
         config.rate_limits_enabled = false;
+        Service::on(dir, config).await
+    }
+
+    async fn on(dir: TempDir, config: Config) -> Service {
         Service {
-            app: spawn_app(config).await,
+            app: spawn_app(config.clone()).await,
             client: reqwest::Client::new(),
+            config,
             dir,
         }
     }
@@ -43,7 +44,33 @@ impl Service {
     /// Stops the service (flushed) and starts it again on the same data.
     async fn restart(self) -> Service {
         self.app.shutdown().await;
-        Service::on(self.dir).await
+        Service::on(self.dir, self.config).await
+    }
+
+    /// The environment that points a `moderato` command at this service's
+    /// data (and database, on PostgreSQL runs).
+    fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            (
+                "MODERATO_DATA_DIR",
+                self.config.data_dir.display().to_string(),
+            ),
+            (
+                "MODERATO_RULES_DIR",
+                self.config.rules_dir.display().to_string(),
+            ),
+        ];
+        if !self.config.database_url.is_empty() {
+            env.push(("MODERATO_DATABASE_URL", self.config.database_url.clone()));
+            env.push((
+                "MODERATO_MASTER_KEY_FILE",
+                self.config.master_key_file.clone(),
+            ));
+            if let Some(token) = &self.config.admin_token {
+                env.push(("MODERATO_ADMIN_TOKEN", token.clone()));
+            }
+        }
+        env
     }
 
     async fn post(&self, author: &str, email: &str, text: &str) -> String {
@@ -170,17 +197,15 @@ async fn five_spam_decisions_teach_a_new_kind_of_spam() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
+    // The clues are what all five shared (which of the equally strong ones
+    // is shown first depends on the instance's feature key): each is a word
+    // of the spam the author marked, quoted as the admin page shows it.
+    let taught = SOLAR[..5].join(" ").to_lowercase();
     assert!(
-        clues.iter().any(|c| [
-            "sunvolt",
-            "solar",
-            "roof",
-            "lease",
-            "power bill",
-            "zero down"
-        ]
-        .iter()
-        .any(|w| c.contains(w))),
+        !clues.is_empty()
+            && clues
+                .iter()
+                .all(|c| c.trim_matches('"').split(' ').all(|w| taught.contains(w))),
         "the hit names what weighed most: {hit}"
     );
     // Five spam and no ham: the gate is closed, it may hold but not bin.
@@ -363,17 +388,13 @@ async fn the_model_a_start_rebuilds_is_the_one_learned_step_by_step() {
 
     // `moderato learn rebuild` on the stopped service's data directory
     // (sled lets go of its lock a moment after the close).
-    let data = service.dir.path().join("data");
+    let env = service.env();
     service.app.shutdown().await;
     let mut attempts = 0;
     let out = loop {
         let out = Command::new(env!("CARGO_BIN_EXE_moderato"))
             .args(["learn", "rebuild"])
-            .env("MODERATO_DATA_DIR", &data)
-            .env(
-                "MODERATO_RULES_DIR",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/rules"),
-            )
+            .envs(env.clone())
             .output()
             .expect("run moderato learn rebuild");
         if out.status.success() || attempts == 50 {
@@ -410,9 +431,11 @@ async fn learn_train_teaches_a_file_once_however_often_it_runs() {
     }
     lines.push_str("{\"label\": \"ham\", \"comment\": \"Thank you for the post on grief.\"}\n");
     std::fs::write(&file, lines).expect("write");
+    let backend = crate::backend::backend_env(dir.path());
     let moderato = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_moderato"))
             .args(args)
+            .envs(backend.clone())
             .env("MODERATO_DATA_DIR", &data)
             .env(
                 "MODERATO_RULES_DIR",
@@ -446,6 +469,7 @@ async fn learn_train_teaches_a_file_once_however_often_it_runs() {
     .expect("write");
     let out = Command::new(env!("CARGO_BIN_EXE_moderato"))
         .args(["learn", "train", path])
+        .envs(backend.clone())
         .env("MODERATO_DATA_DIR", &data)
         .output()
         .expect("run moderato");
@@ -504,29 +528,24 @@ async fn nothing_learned_is_kept_in_clear() {
     assert!(!learning.to_string().contains("lantern"), "{learning}");
     service.app.state.store().flush().await.expect("flush");
 
-    // Every file of the data directory, the ledger and sled's log included.
-    let mut files = 0;
-    let mut stack = vec![service.dir.path().to_owned()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let mut bytes = Vec::new();
-            std::fs::File::open(&path)
-                .and_then(|mut f| f.read_to_end(&mut bytes))
-                .expect("read file");
-            let lower = bytes.to_ascii_lowercase();
+    // Everything the database holds (sled's files, the ledger and its log
+    // included, or PostgreSQL's dump, bytea as hex), and the data directory.
+    let mut stored = crate::helpers::files_under(service.dir.path());
+    if crate::backend::backend() == crate::backend::Backend::Postgres {
+        stored.push((
+            "pg_dump".to_owned(),
+            crate::backend::dump(&service.config.database_url),
+        ));
+    }
+    for (place, bytes) in &stored {
+        let lower = bytes.to_ascii_lowercase();
+        for needle in ["lantern".to_owned(), hex::encode("lantern")] {
             assert!(
-                !lower.windows(7).any(|w| w == b"lantern"),
-                "{} holds the learned email domain in clear",
-                path.display()
+                !lower.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{place} holds the learned email domain in clear"
             );
-            files += 1;
         }
     }
-    assert!(files >= 3, "{files} files");
+    assert!(!stored.is_empty());
     service.app.shutdown().await;
 }

@@ -55,12 +55,15 @@ impl Moderator {
     /// email), or what failed storing it.
     pub async fn import_line(&self, raw: &[u8]) -> Result<bool, String> {
         let comment = self.imported(raw)?;
-        let prints = fingerprint::of_reader_text(
+        let mut prints = fingerprint::of_reader_text(
             &self.privacy,
             comment.email_key(),
             &comment.page,
             &comment.text,
         );
+        // An imported reply of the author keeps the fingerprint a reply
+        // gets, so `moderato check` finds what it recomputes.
+        prints.commenter_text = fingerprint::of_stored(&self.privacy, &comment);
         self.store
             .import(&comment, &prints)
             .await

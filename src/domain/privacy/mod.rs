@@ -65,6 +65,7 @@ pub struct Privacy {
     form_token_key: [u8; 32],
     decision_link_key: [u8; 32],
     feature_key: [u8; 32],
+    key_check: [u8; 32],
 }
 
 impl std::fmt::Debug for Privacy {
@@ -85,6 +86,7 @@ impl Privacy {
             form_token_key: derive(master, b"moderato/form-token/v1"),
             decision_link_key: derive(master, b"moderato/decision-link/v1"),
             feature_key: derive(master, b"moderato/learn-features/v1"),
+            key_check: derive(master, b"moderato/key-check/v1"),
         }
     }
 
@@ -147,6 +149,14 @@ impl Privacy {
         let mut key = [0u8; 16];
         key.copy_from_slice(&self.feature_key[..16]);
         HashKey::new(key)
+    }
+
+    /// A value that identifies the master key without revealing it (a
+    /// derivation of its own purpose): a shared database stores it, so a
+    /// replica started with another key refuses to run instead of writing
+    /// emails nobody can read and hashes that match nothing.
+    pub fn key_check(&self) -> [u8; 32] {
+        self.key_check
     }
 
     /// The signer of form tokens (see the spam rules' `min_time`).
