@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::domain::moderation::Moderator;
 use crate::domain::ports::Store;
-use crate::domain::ports::{Notifications, StoreError};
+use crate::domain::ports::{NoNotifications, Notifications, StoreError};
 use crate::domain::privacy::Privacy;
 use crate::domain::rules::{self, RuleSet};
 use crate::http::auth::{TokenDigest, Tokens};
@@ -71,25 +71,8 @@ pub struct Parts {
 /// [`Error`] when a secret, the database or the rules cannot be opened.
 pub fn build(config: Config) -> Result<Parts, Error> {
     let rules = RuleSet::load_dir(&config.rules_dir)?;
-    let (store, admin_token, master): (Arc<dyn Store>, _, _) = if config.uses_postgres() {
-        // No data directory: both secrets come from the configuration
-        // (`Config::validate` requires them).
-        let admin_token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
-        let master = secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))?;
-        let store = open_postgres(&config, Privacy::new(&master).key_check())?;
-        (Arc::new(store), admin_token, master)
-    } else {
-        secrets::ensure_data_dir(&config.data_dir)?;
-        let admin_token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
-        let master = if config.master_key_file.is_empty() {
-            secrets::master_key(&config.data_dir)?
-        } else {
-            secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))?
-        };
-        let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
-            .map_err(Error::Store)?;
-        (Arc::new(store), admin_token, master)
-    };
+    let (store, master) = open_store(&config)?;
+    let admin_token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
     let privacy = Arc::new(Privacy::new(&master));
     let notifier = Notifier::new();
     let moderator = Moderator::new(
@@ -109,6 +92,50 @@ pub fn build(config: Config) -> Result<Parts, Error> {
         notifier,
         admin_token,
     })
+}
+
+/// The core over the data directory (or PostgreSQL) without a service
+/// around it, for commands that change what is stored while the service is
+/// stopped (`moderato learn train`): the store, the keys and the rules, and
+/// nobody to notify (jobs wait in the outbox for the service). Must run
+/// inside a tokio runtime when `database_url` is set.
+///
+/// # Errors
+/// [`Error`] when a secret, the database or the rules cannot be opened
+/// (sled's database is locked while the service runs).
+pub fn offline(config: &Config) -> Result<Moderator, Error> {
+    let rules = RuleSet::load_dir(&config.rules_dir)?;
+    let (store, master) = open_store(config)?;
+    Ok(Moderator::new(
+        store,
+        Arc::new(NoNotifications),
+        Arc::new(Privacy::new(&master)),
+        rules,
+        config.moderation_settings(),
+    ))
+}
+
+/// The store the configuration names (`database_url`: PostgreSQL;
+/// otherwise sled in the data directory, created with its secrets if
+/// needed) and the master key.
+fn open_store(config: &Config) -> Result<(Arc<dyn Store>, [u8; 32]), Error> {
+    if config.uses_postgres() {
+        // No data directory: the key comes from the configuration
+        // (`Config::validate` requires it).
+        let master = secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))?;
+        let store = open_postgres(config, Privacy::new(&master).key_check())?;
+        Ok((Arc::new(store), master))
+    } else {
+        secrets::ensure_data_dir(&config.data_dir)?;
+        let master = if config.master_key_file.is_empty() {
+            secrets::master_key(&config.data_dir)?
+        } else {
+            secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))?
+        };
+        let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
+            .map_err(Error::Store)?;
+        Ok((Arc::new(store), master))
+    }
 }
 
 /// Connects to PostgreSQL, migrates it and checks the key, then starts the
@@ -157,6 +184,12 @@ impl App {
     pub async fn build(config: Config) -> Result<App, Error> {
         let listen = config.listen.clone();
         let parts = build(config)?;
+        // Seed + ledger before the first request (logged with its time); if
+        // the ledger cannot be read the service still runs, without the
+        // learned rule, and the first comment or decision tries again.
+        if let Err(e) = parts.state.moderator.load_learning().await {
+            tracing::error!(error = %e, "the learning filter cannot be loaded");
+        }
         if parts.admin_token.generated {
             // Printed once, at the start that created it; it is kept in the
             // data directory, mode 0600, for later starts.

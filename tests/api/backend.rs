@@ -114,6 +114,8 @@ pub fn backend_env(dir: &Path) -> Vec<(&'static str, String)> {
                 "MODERATO_MASTER_KEY_FILE",
                 key_file(dir).display().to_string(),
             ),
+            // Required with a database URL, as for every replica.
+            ("MODERATO_ADMIN_TOKEN", "command-line-test-token".to_owned()),
         ],
     }
 }

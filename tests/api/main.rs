@@ -15,6 +15,7 @@ mod connections;
 mod crash;
 mod data;
 mod helpers;
+mod learning;
 mod metrics;
 mod notify;
 mod privacy;
