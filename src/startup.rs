@@ -93,20 +93,35 @@ pub fn build(config: Config) -> Result<Parts, Error> {
     })
 }
 
-/// The core over the configured database, without a server, a notifier or
-/// the spam rules: for the command line's `import` and `export`. On sled
+/// The core over the configured database (sled in the data directory, or
+/// PostgreSQL) without a server around it, for commands that change what
+/// is stored (`moderato learn train`): the store, the keys and the rules,
+/// and nobody to notify (jobs wait in the outbox for the service). On sled
 /// they run on a stopped service (sled's lock refuses a second process;
-/// the error says so); PostgreSQL takes them beside running replicas. A
-/// missing data directory and key are created, so an import can fill a new
-/// instance. Must run inside a tokio runtime (as [`build`]).
+/// the error says so); PostgreSQL takes them beside running replicas. Must
+/// run inside a tokio runtime (as [`build`]).
+///
+/// # Errors
+/// [`Error`] when a secret, the database or the rules cannot be opened.
+pub fn offline(config: &Config) -> Result<Moderator, Error> {
+    let rules = RuleSet::load_dir(&config.rules_dir)?;
+    offline_with(config, rules)
+}
+
+/// [`offline`] without the spam rules, for the command line's `import` and
+/// `export`: imports do not run the rules (the source's decisions stand),
+/// so a missing or broken rules directory does not stop them. A missing
+/// data directory and key are created, so an import can fill a new
+/// instance.
 ///
 /// # Errors
 /// [`Error`] when a secret or the database cannot be opened.
 pub fn offline_moderator(config: &Config) -> Result<Moderator, Error> {
+    offline_with(config, RuleSet::from_sources(&config.rules_dir, &[])?)
+}
+
+fn offline_with(config: &Config, rules: RuleSet) -> Result<Moderator, Error> {
     let (store, master) = open_store(config)?;
-    // Imports do not run the rules (the source's decisions stand), so a
-    // missing or broken rules directory does not stop them.
-    let rules = RuleSet::from_sources(&config.rules_dir, &[])?;
     Ok(Moderator::new(
         store,
         Arc::new(NoNotifications),
@@ -116,25 +131,27 @@ pub fn offline_moderator(config: &Config) -> Result<Moderator, Error> {
     ))
 }
 
-/// The configured store and the master key: PostgreSQL (`database_url`;
-/// no data directory, both secrets from the configuration, which
-/// `Config::validate` requires) or sled in the data directory, created with
-/// its key if needed.
+/// The store the configuration names (`database_url`: PostgreSQL;
+/// otherwise sled in the data directory, created with its secrets if
+/// needed) and the master key.
 fn open_store(config: &Config) -> Result<(Arc<dyn Store>, [u8; 32]), Error> {
     if config.uses_postgres() {
+        // No data directory: the key comes from the configuration
+        // (`Config::validate` requires it).
         let master = secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))?;
         let store = open_postgres(config, Privacy::new(&master).key_check())?;
-        return Ok((Arc::new(store), master));
-    }
-    secrets::ensure_data_dir(&config.data_dir)?;
-    let master = if config.master_key_file.is_empty() {
-        secrets::master_key(&config.data_dir)?
+        Ok((Arc::new(store), master))
     } else {
-        secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))?
-    };
-    let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
-        .map_err(Error::Store)?;
-    Ok((Arc::new(store), master))
+        secrets::ensure_data_dir(&config.data_dir)?;
+        let master = if config.master_key_file.is_empty() {
+            secrets::master_key(&config.data_dir)?
+        } else {
+            secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))?
+        };
+        let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
+            .map_err(Error::Store)?;
+        Ok((Arc::new(store), master))
+    }
 }
 
 /// Connects to PostgreSQL, migrates it and checks the key, then starts the
@@ -183,6 +200,12 @@ impl App {
     pub async fn build(config: Config) -> Result<App, Error> {
         let listen = config.listen.clone();
         let parts = build(config)?;
+        // Seed + ledger before the first request (logged with its time); if
+        // the ledger cannot be read the service still runs, without the
+        // learned rule, and the first comment or decision tries again.
+        if let Err(e) = parts.state.moderator.load_learning().await {
+            tracing::error!(error = %e, "the learning filter cannot be loaded");
+        }
         if parts.admin_token.generated {
             // Printed once, at the start that created it; it is kept in the
             // data directory, mode 0600, for later starts.

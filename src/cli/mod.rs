@@ -1,6 +1,7 @@
 //! Command line: `moderato [--config FILE] [serve]`, `moderato healthcheck`,
 //! `moderato rules check`, `moderato rules eval FILE.jsonl`,
-//! `moderato check [--repair]`, `moderato import FILE`, `moderato export`.
+//! `moderato check [--repair]`, `moderato import FILE`, `moderato export`,
+//! `moderato learn replay | train | stats | rebuild`.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+mod learn;
 mod rules;
 mod transfer;
 
@@ -88,6 +90,11 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Measure, teach or inspect the learning filter.
+    Learn {
+        #[command(subcommand)]
+        command: learn::LearnCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,6 +120,10 @@ enum RulesCommand {
         /// List every miss with the rules that hit.
         #[arg(long)]
         explain: bool,
+        /// Leave the learned rule out (it runs on the shipped seed model
+        /// otherwise).
+        #[arg(long)]
+        rules_only: bool,
     },
 }
 
@@ -159,6 +170,22 @@ pub fn run() -> ExitCode {
         },
         Command::Export { format, out, site } => {
             transfer::export_command(&config, transfer::ExportArgs { format, out, site })
+        }
+        Command::Learn { command } => print_outcome(learn::run(command, &config)),
+    }
+}
+
+/// Prints a command's product to standard output (not the log), or logs
+/// why it failed.
+fn print_outcome(outcome: Result<String, String>) -> ExitCode {
+    match outcome {
+        Ok(text) => {
+            let _ = writeln!(std::io::stdout().lock(), "{}", text.trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -268,26 +295,16 @@ fn rules_command(command: RulesCommand, config: &Config) -> ExitCode {
             rules,
             json,
             explain,
+            rules_only,
         } => rules::eval_command(
             &file,
             rules.as_deref().unwrap_or(&config.rules_dir),
             json,
             explain,
+            rules_only,
         ),
     };
-    // The command's output is its product: it goes to standard output, not
-    // to the log.
-    let mut stdout = std::io::stdout().lock();
-    match output {
-        Ok(text) => {
-            let _ = writeln!(stdout, "{}", text.trim_end());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            tracing::error!("{e}");
-            ExitCode::FAILURE
-        }
-    }
+    print_outcome(output.map_err(|e| e.to_string()))
 }
 
 fn serve(config: Config) -> ExitCode {

@@ -260,6 +260,13 @@ fn print_report(report: &Report, json: bool) {
     for (what, n) in &report.adjusted {
         let _ = writeln!(out, "  adjusted: {what} {n}");
     }
+    if let Some(learned) = report.learned {
+        let _ = writeln!(
+            out,
+            "  learned: {} spam, {} ham (as the author's decisions)",
+            learned.spam, learned.ham
+        );
+    }
     for notice in &report.notices {
         let _ = writeln!(out, "  notice: {}", notice.message);
     }

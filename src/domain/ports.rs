@@ -10,6 +10,7 @@ use std::fmt;
 use async_trait::async_trait;
 
 use super::comment::{Comment, CommentId, History, Status, Via};
+use super::learn::ledger::Entry as LedgerEntry;
 use super::outbox::{JobId, QueuedJob, Scheduled};
 use super::privacy::EmailKey;
 
@@ -89,6 +90,16 @@ pub struct Transition {
     pub comment: Comment,
     /// Its status before.
     pub from: Status,
+}
+
+/// A decision as stored: the status change, and the ledger entry the
+/// decision replaced (the model unlearns it).
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// The comment afterwards and the status it left.
+    pub transition: Transition,
+    /// The comment's ledger entry before, `None` when it had none.
+    pub unlearned: Option<LedgerEntry>,
 }
 
 /// Figures of the store for `/metrics`.
@@ -330,6 +341,57 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn release_claims(&self) -> Result<(), StoreError> {
         Ok(())
     }
+
+    // The ledger of the learning filter (issue 11, domain::learn::ledger):
+    // what the model learned, one entry per comment id (an entry always
+    // carries its comment's email key), hashed features only. The model is
+    // the seed plus these entries, so an entry is written in the
+    // transaction of the decision that causes it. Deleting a comment keeps
+    // its entry; erasing a reader removes them.
+
+    /// [`Store::set_status`], and in the same transaction the comment's
+    /// ledger entry becomes `learned` (`None` removes it; its `comment` is
+    /// `id`), whether or not the status changed. Returns the entry it
+    /// replaced. `None` for an unknown id: nothing changes.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn record_decision(
+        &self,
+        id: CommentId,
+        status: Status,
+        via: Via,
+        jobs: &[Scheduled],
+        learned: Option<&LedgerEntry>,
+    ) -> Result<Option<Decided>, StoreError>;
+
+    /// Writes entries taught from a file, each replacing the entry of its
+    /// comment id, in one transaction. Returns the replaced entries, in
+    /// the order of `entries`.
+    ///
+    /// # Errors
+    /// A fault; then nothing was written.
+    async fn put_ledger(
+        &self,
+        entries: &[LedgerEntry],
+    ) -> Result<Vec<Option<LedgerEntry>>, StoreError>;
+
+    /// Removes every entry of one reader and returns them (erasure).
+    ///
+    /// # Errors
+    /// A fault.
+    async fn forget_reader(&self, email: EmailKey) -> Result<Vec<LedgerEntry>, StoreError>;
+
+    /// Ledger entries in (email key, comment id) order, `limit` at a time,
+    /// after the entry with that email key and comment id.
+    ///
+    /// # Errors
+    /// A fault, or an entry that cannot be decoded.
+    async fn ledger_after(
+        &self,
+        after: Option<(EmailKey, CommentId)>,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, StoreError>;
 }
 
 /// Wakes the notification worker: jobs were just written to the outbox.

@@ -9,7 +9,8 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 use crate::domain::Status;
-use crate::domain::moderation::Adjustments;
+use crate::domain::learn::Experience;
+use crate::domain::moderation::{Adjustments, Taught};
 use crate::import::{self, MAX_LISTED, Position};
 
 /// The import report.
@@ -45,6 +46,10 @@ pub struct Report {
     pub adjusted: BTreeMap<&'static str, u64>,
     /// Invalid UTF-8 sequences replaced by U+FFFD.
     pub replaced_invalid_utf8: u64,
+    /// With `learn`: the imported comments the learning filter was taught,
+    /// spam and ham (approved); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub learned: Option<Experience>,
 }
 
 /// A record not imported.
@@ -103,6 +108,13 @@ impl Report {
             report.by_status.insert(status.as_str(), 0);
         }
         report
+    }
+
+    /// A batch taught the learning filter (`learn`).
+    pub(crate) fn learned(&mut self, taught: &Taught) {
+        let learned = self.learned.get_or_insert_with(Experience::default);
+        learned.spam += taught.learned.spam;
+        learned.ham += taught.learned.ham;
     }
 
     /// One comment imported.

@@ -25,8 +25,9 @@ use tokio::task::JoinSet;
 use super::Report;
 use super::convert::Converter;
 use super::ndjson::{Lines, Malformed};
-use crate::domain::Status;
-use crate::domain::moderation::{self, Adjustments, Moderator, Prepared, Stored};
+use crate::domain::learn::Label;
+use crate::domain::moderation::{self, Adjustments, Moderator, Prepared, Stored, Taught};
+use crate::domain::{Comment, Status};
 use crate::import::{self, DETECT_BYTES, Format, Item, Position};
 
 /// Comments handed from the reading thread to the storing task at once.
@@ -61,11 +62,6 @@ pub enum Error {
     /// A line of an NDJSON file is not JSON.
     #[error(transparent)]
     Ndjson(#[from] Malformed),
-    /// `--learn` needs the learning spam filter, which this build lacks.
-    #[error(
-        "learning from an import needs the learning spam filter, which is not available yet; import without --learn"
-    )]
-    LearnUnavailable,
     /// Storing failed.
     #[error("storing failed: {0}")]
     Store(#[source] moderation::Error),
@@ -86,10 +82,7 @@ impl Error {
 
     /// Whether the file is at fault (not the store or a bug).
     pub fn is_file_error(&self) -> bool {
-        matches!(
-            self,
-            Error::File(_) | Error::Ndjson(_) | Error::LearnUnavailable
-        )
+        matches!(self, Error::File(_) | Error::Ndjson(_))
     }
 }
 
@@ -114,9 +107,6 @@ pub async fn import_file(
     options: Options,
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<Report, Error> {
-    if options.learn {
-        return Err(Error::LearnUnavailable);
-    }
     let path = path.to_path_buf();
     let format = match options.format {
         Some(format) => format,
@@ -144,6 +134,9 @@ pub async fn import_file(
             match done.map_err(|e| Error::Aborted(e.to_string()))? {
                 Ok(stored) => {
                     handled += account(&mut report, &stored);
+                    if let Some(taught) = &stored.taught {
+                        report.learned(taught);
+                    }
                     progress(handled);
                 }
                 Err((at, e)) => {
@@ -167,13 +160,18 @@ pub async fn import_file(
                 report.error(*position, id.clone(), message);
             }
         }
-        in_flight.spawn(store_batch(moderator.clone(), batch, options.dry_run));
+        in_flight.spawn(store_batch(moderator.clone(), batch, options));
     }
     // After a failure: let the batches in flight end, counting what they
     // stored.
     while let Some(done) = in_flight.join_next().await {
         match done.map_err(|e| Error::Aborted(e.to_string()))? {
-            Ok(stored) => handled += account(&mut report, &stored),
+            Ok(stored) => {
+                handled += account(&mut report, &stored);
+                if let Some(taught) = &stored.taught {
+                    report.learned(taught);
+                }
+            }
             Err((_, e)) => {
                 failed.get_or_insert(e);
             }
@@ -208,13 +206,22 @@ pub async fn import_file(
 }
 
 /// What storing one batch gave: per comment its status, what was
-/// adjusted, and whether it was new; or where the batch starts and why it
-/// failed.
-type BatchResult =
-    Result<Vec<(Status, Adjustments, Stored)>, (Option<Position>, moderation::Error)>;
+/// adjusted, and whether it was new, and what the learning filter was
+/// taught; or where the batch starts and why it failed.
+type BatchResult = Result<StoredBatch, (Option<Position>, moderation::Error)>;
 
-/// Stores one batch of the reading thread's messages.
-async fn store_batch(moderator: Arc<Moderator>, batch: Vec<Msg>, dry_run: bool) -> BatchResult {
+/// A stored batch.
+struct StoredBatch {
+    comments: Vec<(Status, Adjustments, Stored)>,
+    /// With `learn` (not in a dry run).
+    taught: Option<Taught>,
+}
+
+/// Stores one batch of the reading thread's messages; with `learn`, its
+/// spam and approved comments then teach the learning filter as the
+/// author's decisions (again on a second import: each replaces its own
+/// ledger entry, so the model learns each comment once).
+async fn store_batch(moderator: Arc<Moderator>, batch: Vec<Msg>, options: Options) -> BatchResult {
     let prepared: Vec<&Prepared> = batch
         .iter()
         .filter_map(|m| match m {
@@ -222,31 +229,59 @@ async fn store_batch(moderator: Arc<Moderator>, batch: Vec<Msg>, dry_run: bool) 
             Msg::Refused(..) => None,
         })
         .collect();
-    match moderator.store_import(&prepared, dry_run).await {
-        Ok(stored) => Ok(prepared
+    let starts_at = || {
+        batch.iter().find_map(|m| match m {
+            Msg::Comment(_, position) => Some(*position),
+            Msg::Refused(..) => None,
+        })
+    };
+    let stored = moderator
+        .store_import(&prepared, options.dry_run)
+        .await
+        .map_err(|e| (starts_at(), e))?;
+    let mut taught = None;
+    if options.learn && !options.dry_run {
+        let labeled: Vec<(&Comment, Label)> = prepared
+            .iter()
+            .filter_map(|p| Some((&p.comment, label_of(p.comment.status)?)))
+            .collect();
+        taught = Some(
+            moderator
+                .teach_imported(&labeled)
+                .await
+                .map_err(|e| (starts_at(), e))?,
+        );
+    }
+    Ok(StoredBatch {
+        comments: prepared
             .iter()
             .zip(stored)
             .map(|(p, stored)| (p.comment.status, p.adjusted, stored))
-            .collect()),
-        Err(e) => Err((
-            batch.iter().find_map(|m| match m {
-                Msg::Comment(_, position) => Some(*position),
-                Msg::Refused(..) => None,
-            }),
-            e,
-        )),
+            .collect(),
+        taught,
+    })
+}
+
+/// What an imported comment's status teaches: the source's spam folder is
+/// spam, an approved comment is ham; pending and rejected (trash) teach
+/// nothing, as the author's reject does not.
+fn label_of(status: Status) -> Option<Label> {
+    match status {
+        Status::Spam => Some(Label::Spam),
+        Status::Approved => Some(Label::Ham),
+        Status::Pending | Status::Rejected => None,
     }
 }
 
 /// Counts a stored batch in the report; how many comments it held.
-fn account(report: &mut Report, stored: &[(Status, Adjustments, Stored)]) -> u64 {
-    for (status, adjusted, stored) in stored {
+fn account(report: &mut Report, stored: &StoredBatch) -> u64 {
+    for (status, adjusted, stored) in &stored.comments {
         match stored {
             Stored::New => report.imported(*status, *adjusted),
             Stored::AlreadyPresent => report.already_present += 1,
         }
     }
-    stored.len() as u64
+    stored.comments.len() as u64
 }
 
 /// Runs `f(arg)` on a blocking thread.

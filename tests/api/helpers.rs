@@ -150,6 +150,8 @@ pub fn body_json(response: &Response<Bytes>) -> Value {
 /// A server on a real socket; dropping `stop` (or sending on it) stops it.
 pub struct RunningApp {
     pub addr: SocketAddr,
+    /// The running service's state (its core, for what no route shows).
+    pub state: AppState,
     pub stop: oneshot::Sender<()>,
     pub done: tokio::task::JoinHandle<()>,
 }
@@ -181,6 +183,7 @@ pub async fn spawn_app(config: Config) -> RunningApp {
         }
     };
     let addr = app.addr();
+    let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let done = tokio::spawn(async move {
         app.run_until(async {
@@ -189,7 +192,12 @@ pub async fn spawn_app(config: Config) -> RunningApp {
         .await
         .expect("clean shutdown");
     });
-    RunningApp { addr, stop, done }
+    RunningApp {
+        addr,
+        state,
+        stop,
+        done,
+    }
 }
 
 pub fn free_port() -> u16 {
@@ -244,4 +252,22 @@ pub async fn three_pending(app: &TestApp) -> Vec<String> {
         ids.push(app.post_comment("/p/", name, email).await);
     }
     ids
+}
+
+/// Every file under `dir` with its contents.
+pub fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).expect("read file");
+            files.push((path.display().to_string(), bytes));
+        }
+    }
+    files
 }

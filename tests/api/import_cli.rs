@@ -144,24 +144,44 @@ fn a_dry_run_and_a_damaged_file_store_nothing() {
             .contains("line 142")
     );
 
+    // A dry run with --learn teaches nothing either.
     let learn = moderato(
         &config,
         &[
             "import",
             fixture("disqus.xml").to_str().expect("path"),
             "--learn",
+            "--dry-run",
+            "--json",
         ],
     );
-    assert_eq!(learn.status.code(), Some(1));
-    assert!(
-        text(&learn).contains("not available yet"),
-        "{}",
-        text(&learn)
-    );
+    assert!(learn.status.success(), "{}", text(&learn));
+    assert!(report(&learn).get("learned").is_none(), "{}", text(&learn));
+    let stats = moderato(&config, &["learn", "stats", "--json"]);
+    assert!(stats.status.success(), "{}", text(&stats));
+    let stats: Value = serde_json::from_slice(&stats.stdout).expect("stats json");
+    assert_eq!(stats["learned"], json!({"spam": 0, "ham": 0}));
 
     let unknown = moderato(&config, &["import", "/no/such/file.xml"]);
     assert_eq!(unknown.status.code(), Some(1));
     assert_eq!(exported_lines(&config), 0);
+
+    // And for real: the import's spam and approved comments are learned.
+    let learn = moderato(
+        &config,
+        &[
+            "import",
+            fixture("disqus.xml").to_str().expect("path"),
+            "--learn",
+            "--json",
+        ],
+    );
+    assert!(learn.status.success(), "{}", text(&learn));
+    let taught = report(&learn)["learned"].clone();
+    assert!(taught["spam"].as_u64().expect("spam") + taught["ham"].as_u64().expect("ham") > 0);
+    let stats = moderato(&config, &["learn", "stats", "--json"]);
+    let stats: Value = serde_json::from_slice(&stats.stdout).expect("stats json");
+    assert_eq!(stats["learned"], taught);
 }
 
 #[test]
@@ -248,7 +268,11 @@ async fn on_a_running_service_the_command_points_to_the_route() {
     let output = tokio::task::spawn_blocking(move || {
         moderato(
             &config_path,
-            &["import", fixture("disqus.xml").to_str().expect("path"), "--json"],
+            &[
+                "import",
+                fixture("disqus.xml").to_str().expect("path"),
+                "--json",
+            ],
         )
     })
     .await

@@ -17,6 +17,7 @@ mod data;
 mod helpers;
 mod import;
 mod import_cli;
+mod learning;
 mod metrics;
 mod notify;
 mod privacy;

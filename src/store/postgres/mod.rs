@@ -14,6 +14,7 @@
 //! No `tokio_postgres` type leaves this module.
 
 mod check;
+mod learning;
 mod outbox;
 mod port;
 mod read;

@@ -7,9 +7,11 @@ use async_trait::async_trait;
 
 use super::PgStore;
 use crate::domain::comment::History;
+use crate::domain::learn::ledger::Entry as LedgerEntry;
 use crate::domain::outbox::{JobId, QueuedJob, Scheduled};
 use crate::domain::ports::{
-    Fingerprinter, Fingerprints, ListQuery, Listing, Store, StoreError, StoreStats, Transition,
+    Decided, Fingerprinter, Fingerprints, ListQuery, Listing, Store, StoreError, StoreStats,
+    Transition,
 };
 use crate::domain::privacy::EmailKey;
 use crate::domain::{Comment, CommentId, Status, Via};
@@ -150,5 +152,35 @@ impl Store for PgStore {
 
     async fn release_claims(&self) -> Result<(), StoreError> {
         PgStore::release_claims(self).await
+    }
+
+    async fn record_decision(
+        &self,
+        id: CommentId,
+        status: Status,
+        via: Via,
+        jobs: &[Scheduled],
+        learned: Option<&LedgerEntry>,
+    ) -> Result<Option<Decided>, StoreError> {
+        PgStore::record_decision(self, id, status, via, jobs, learned).await
+    }
+
+    async fn put_ledger(
+        &self,
+        entries: &[LedgerEntry],
+    ) -> Result<Vec<Option<LedgerEntry>>, StoreError> {
+        PgStore::put_ledger(self, entries).await
+    }
+
+    async fn forget_reader(&self, email: EmailKey) -> Result<Vec<LedgerEntry>, StoreError> {
+        PgStore::forget_reader(self, email).await
+    }
+
+    async fn ledger_after(
+        &self,
+        after: Option<(EmailKey, CommentId)>,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        PgStore::ledger_after(self, after, limit).await
     }
 }

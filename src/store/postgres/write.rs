@@ -1,15 +1,18 @@
 //! The write paths: each one transaction over the comment rows, the
-//! outbox jobs they bring, the text and link records, the page's change counter and the status counts, in
+//! learning ledger's rows, the outbox jobs they bring, the text and link
+//! records, the page's change counter and the status counts, in
 //! that order (one lock order, so two writers never deadlock), committed
 //! before it returns.
 
 use deadpool_postgres::Transaction;
 
+use super::learning::LedgerWrite;
 use super::outbox;
 use super::watch::Change;
 use super::{Error, PgStore, decode, encode, id_bytes, is_duplicate, status_name, status_of};
+use crate::domain::learn::ledger::Entry as LedgerEntry;
 use crate::domain::outbox::Scheduled;
-use crate::domain::ports::{Fingerprinter, Fingerprints, Transition};
+use crate::domain::ports::{Decided, Fingerprinter, Fingerprints, Transition};
 use crate::domain::privacy::EmailKey;
 use crate::domain::{Comment, CommentId, Status, Via, now_millis};
 
@@ -102,14 +105,50 @@ impl PgStore {
         via: Via,
         jobs: &[Scheduled],
     ) -> Result<Option<Transition>, Error> {
+        Ok(self
+            .change_status(id, status, via, jobs, LedgerWrite::Untouched)
+            .await?
+            .map(|(transition, _)| transition))
+    }
+
+    /// See [`crate::domain::ports::Store::record_decision`].
+    pub(super) async fn record_decision(
+        &self,
+        id: CommentId,
+        status: Status,
+        via: Via,
+        jobs: &[Scheduled],
+        learned: Option<&LedgerEntry>,
+    ) -> Result<Option<Decided>, Error> {
+        let changed = self
+            .change_status(id, status, via, jobs, LedgerWrite::Replace(learned))
+            .await?;
+        Ok(changed.map(|(transition, unlearned)| Decided {
+            transition,
+            unlearned,
+        }))
+    }
+
+    /// A status change with its ledger write (after the comment's row
+    /// lock), in one transaction; returns the entry it replaced as well.
+    async fn change_status(
+        &self,
+        id: CommentId,
+        status: Status,
+        via: Via,
+        jobs: &[Scheduled],
+        ledger: LedgerWrite<'_>,
+    ) -> Result<Option<(Transition, Option<LedgerEntry>)>, Error> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let Some(mut comment) = lock_comment(&tx, id).await? else {
             return Ok(None);
         };
+        let replaced = ledger.apply(&tx, id).await?;
         let from = comment.status;
         if from == status {
-            return Ok(Some(Transition { comment, from }));
+            tx.commit().await?;
+            return Ok(Some((Transition { comment, from }, replaced)));
         }
         comment.record(status, now_millis(), via);
         update_row(&tx, &comment).await?;
@@ -119,7 +158,7 @@ impl PgStore {
         let _gate = self.shared.commit_guard().await;
         tx.commit().await?;
         self.committed(&changes, &generations);
-        Ok(Some(Transition { comment, from }))
+        Ok(Some((Transition { comment, from }, replaced)))
     }
 
     /// See [`crate::domain::ports::Store::delete`].
