@@ -268,6 +268,8 @@
       c.ip ? field('IP', el('span', { text: c.ip })) : null,
       field('score', el('span', { className: 'score', text: String(c.score) })),
       c.action ? field('rules said', el('span', { text: c.action })) : null,
+      // Imported comments: where they came from, and their id there.
+      c.origin ? field('imported from', el('span', { className: 'origin', text: c.origin.source + ' #' + c.origin.id })) : null,
       hits.childNodes.length ? hits : null,
       el('span', { className: 'badge status-' + c.status, text: c.status }));
 

@@ -11,8 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::domain::moderation::Moderator;
-use crate::domain::ports::Store;
-use crate::domain::ports::{NoNotifications, Notifications, StoreError};
+use crate::domain::ports::{NoNotifications, Notifications, Store, StoreError};
 use crate::domain::privacy::Privacy;
 use crate::domain::rules::{self, RuleSet};
 use crate::http::auth::{TokenDigest, Tokens};
@@ -94,17 +93,34 @@ pub fn build(config: Config) -> Result<Parts, Error> {
     })
 }
 
-/// The core over the data directory (or PostgreSQL) without a service
-/// around it, for commands that change what is stored while the service is
-/// stopped (`moderato learn train`): the store, the keys and the rules, and
-/// nobody to notify (jobs wait in the outbox for the service). Must run
-/// inside a tokio runtime when `database_url` is set.
+/// The core over the configured database (sled in the data directory, or
+/// PostgreSQL) without a server around it, for commands that change what
+/// is stored (`moderato learn train`): the store, the keys and the rules,
+/// and nobody to notify (jobs wait in the outbox for the service). On sled
+/// they run on a stopped service (sled's lock refuses a second process;
+/// the error says so); PostgreSQL takes them beside running replicas. Must
+/// run inside a tokio runtime (as [`build`]).
 ///
 /// # Errors
-/// [`Error`] when a secret, the database or the rules cannot be opened
-/// (sled's database is locked while the service runs).
+/// [`Error`] when a secret, the database or the rules cannot be opened.
 pub fn offline(config: &Config) -> Result<Moderator, Error> {
     let rules = RuleSet::load_dir(&config.rules_dir)?;
+    offline_with(config, rules)
+}
+
+/// [`offline`] without the spam rules, for the command line's `import` and
+/// `export`: imports do not run the rules (the source's decisions stand),
+/// so a missing or broken rules directory does not stop them. A missing
+/// data directory and key are created, so an import can fill a new
+/// instance.
+///
+/// # Errors
+/// [`Error`] when a secret or the database cannot be opened.
+pub fn offline_moderator(config: &Config) -> Result<Moderator, Error> {
+    offline_with(config, RuleSet::from_sources(&config.rules_dir, &[])?)
+}
+
+fn offline_with(config: &Config, rules: RuleSet) -> Result<Moderator, Error> {
     let (store, master) = open_store(config)?;
     Ok(Moderator::new(
         store,

@@ -1,7 +1,7 @@
 //! Command line: `moderato [--config FILE] [serve]`, `moderato healthcheck`,
 //! `moderato rules check`, `moderato rules eval FILE.jsonl`,
-//! `moderato check [--repair]`, `moderato learn replay | train | stats |
-//! rebuild`.
+//! `moderato check [--repair]`, `moderato import FILE`, `moderato export`,
+//! `moderato learn replay | train | stats | rebuild`.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 mod learn;
 mod rules;
+mod transfer;
 
 use crate::config::Config;
 use crate::domain::Comment;
@@ -49,6 +50,40 @@ enum Command {
         /// ones.
         #[arg(long)]
         repair: bool,
+    },
+    /// Import comments from WordPress (WXR), Disqus, Isso or moderato's own
+    /// export, on a stopped service (a running one holds the database: use
+    /// POST /admin/import there). The same file twice adds nothing.
+    Import {
+        /// The export file (Isso: its SQLite database).
+        file: PathBuf,
+        /// auto, wordpress, disqus, isso or ndjson.
+        #[arg(long, default_value = "auto")]
+        format: String,
+        /// Report what would be imported; store nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Teach the learning spam filter with the imported spam and
+        /// approved comments.
+        #[arg(long)]
+        learn: bool,
+        /// Print the report as one JSON object (the last line).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export every comment, on a stopped service: moderato's JSON Lines
+    /// (the lossless backup) or a WordPress WXR file.
+    Export {
+        /// ndjson or wxr.
+        #[arg(long, default_value = "ndjson")]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The blog's address for WXR links (default: the first of
+        /// allowed_origins).
+        #[arg(long)]
+        site: Option<String>,
     },
     /// Check or measure the spam rules.
     Rules {
@@ -111,6 +146,31 @@ pub fn run() -> ExitCode {
         Command::Healthcheck => healthcheck(&config),
         Command::Rules { command } => rules_command(command, &config),
         Command::Check { repair } => check_command(&config, repair),
+        Command::Import {
+            file,
+            format,
+            dry_run,
+            learn,
+            json,
+        } => match transfer::parse_format(&format) {
+            Ok(format) => transfer::import_command(
+                &config,
+                transfer::ImportArgs {
+                    file,
+                    format,
+                    dry_run,
+                    learn,
+                    json,
+                },
+            ),
+            Err(e) => {
+                tracing::error!("{e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Export { format, out, site } => {
+            transfer::export_command(&config, transfer::ExportArgs { format, out, site })
+        }
         Command::Learn { command } => print_outcome(learn::run(command, &config)),
     }
 }

@@ -123,7 +123,8 @@ pub struct Config {
     pub notify_queue_capacity: u64,
     /// Hours a decision link in an email stays valid.
     pub link_ttl_hours: u64,
-    /// Largest body `POST /admin/import` accepts, in MiB.
+    /// Largest file `POST /admin/import` accepts, in MiB (streamed to a
+    /// temporary file in `data_dir`, never held in memory).
     pub max_import_mb: u64,
 }
 
@@ -165,7 +166,7 @@ impl Default for Config {
             notify_on_spam: false,
             notify_queue_capacity: 256,
             link_ttl_hours: 24 * 7,
-            max_import_mb: 32,
+            max_import_mb: 256,
         }
     }
 }

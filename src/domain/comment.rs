@@ -10,6 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::learn::Learned;
+use super::origin::Origin;
 use super::privacy::EmailKey;
 
 /// Longest page key.
@@ -263,6 +264,10 @@ pub struct Comment {
     /// Every status change, oldest first: the audit trail.
     #[serde(default)]
     pub decisions: Vec<StatusChange>,
+    /// Where an imported comment comes from (its source and its id there);
+    /// `None` for comments written here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
 }
 
 /// The outcome of scoring.

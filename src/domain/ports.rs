@@ -181,6 +181,27 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// A fault.
     async fn import(&self, comment: &Comment, prints: &Fingerprints) -> Result<bool, StoreError>;
 
+    // Imports (domain::moderation::import): many comments at a time.
+
+    /// [`Store::import`] of several comments, whether each was new. A
+    /// backend may store them in one transaction (all or none: sled does,
+    /// since an import's speed is its per-transaction cost); this default
+    /// stores them one by one. Does not wait for durability.
+    ///
+    /// # Errors
+    /// A fault; comments of the batch may then be stored or not (a second
+    /// import of the same file completes it).
+    async fn import_batch(
+        &self,
+        batch: &[(&Comment, &Fingerprints)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut stored = Vec::with_capacity(batch.len());
+        for (comment, prints) in batch {
+            stored.push(self.import(comment, prints).await?);
+        }
+        Ok(stored)
+    }
+
     /// Deletes every comment of one commenter with its index entries and
     /// its duplicate fingerprint (which `fingerprint` computes from a
     /// comment: the store holds no key). How many.

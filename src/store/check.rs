@@ -349,6 +349,7 @@ mod tests {
             action: None,
             by_author: false,
             decisions: Vec::new(),
+            origin: None,
             created_at: 1_000 + i64::from(n),
             updated_at: 1_000 + i64::from(n),
         }

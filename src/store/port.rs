@@ -54,6 +54,13 @@ impl Store for SledStore {
         SledStore::import(self, comment, prints)
     }
 
+    async fn import_batch(
+        &self,
+        batch: &[(&Comment, &Fingerprints)],
+    ) -> Result<Vec<bool>, StoreError> {
+        SledStore::import_batch(self, batch)
+    }
+
     async fn erase_commenter(
         &self,
         email: EmailKey,

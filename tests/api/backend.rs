@@ -76,11 +76,16 @@ pub fn fresh_database() -> String {
     url.to_string()
 }
 
-/// Writes a new random master key file into `dir`.
+/// Writes a new random master key file into `dir` (a new name each time:
+/// a test may configure a service and a command in one directory).
 pub fn key_file(dir: &Path) -> PathBuf {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let path = dir.join("master.key");
+    static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
+    let path = dir.join(format!(
+        "master-{}.key",
+        SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    ));
     let key = moderato::domain::privacy::random_bytes::<32>().expect("random");
     std::fs::OpenOptions::new()
         .write(true)

@@ -15,6 +15,8 @@ mod connections;
 mod crash;
 mod data;
 mod helpers;
+mod import;
+mod import_cli;
 mod learning;
 mod metrics;
 mod notify;

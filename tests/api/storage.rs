@@ -41,6 +41,7 @@ fn comment(page: &str, email: u8, text: &str) -> Comment {
         updated_at: now,
         by_author: false,
         decisions: Vec::new(),
+        origin: None,
     }
 }
 

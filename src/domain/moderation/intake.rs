@@ -187,6 +187,7 @@ impl Moderator {
             updated_at: now,
             by_author: false,
             decisions: Vec::new(),
+            origin: None,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The moderation steps, over the [ports](crate::domain::ports): a reader's
 //! comment arriving ([`intake`]), the author's decisions ([`decide`]) and
-//! replies ([`reply`]), moderato's own export format ([`portable`]), and
-//! the erasure of a commenter.
+//! replies ([`reply`]), comments brought from elsewhere ([`import`]),
+//! moderato's own export format ([`portable`]), and the erasure of a
+//! commenter.
 //!
 //! [`Moderator`] holds what every step needs (the store, the rules in force,
 //! the keys, the sanitizer, the notifications) and is the one way the shells
@@ -11,6 +12,7 @@
 
 pub mod decide;
 pub mod fingerprint;
+pub mod import;
 pub mod intake;
 pub mod learning;
 pub mod portable;
@@ -31,6 +33,7 @@ use super::rules::{self, RuleSet};
 use super::sanitize::Sanitizer;
 
 pub use decide::LinkRefusal;
+pub use import::{Adjustments, ImportedComment, Prepared, Stored};
 pub use intake::{ClientInfo, Received};
 pub use learning::{Learning, LearningStats, Taught};
 
