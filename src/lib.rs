@@ -14,7 +14,8 @@
 //! - [`backup`]: scheduled snapshots of the records as stored, and their
 //!   reading for `moderato restore`.
 //! - [`import`]: streaming readers of WordPress (WXR), Disqus and Isso
-//!   exports; [`export`]: a WXR writer for the way back.
+//!   exports; [`export`]: a WXR writer for the way back; [`transfer`]:
+//!   an import of a file into the core, and the WXR export of the store.
 //! - [`config`], [`secrets`], [`telemetry`]: configuration, the secret
 //!   files of the data directory, logging.
 //! - [`startup`]: builds the core and the shells and runs the service;
@@ -34,3 +35,4 @@ pub mod secrets;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod transfer;

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,13 +12,14 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::domain::moderation::Moderator;
-use crate::domain::ports::{Notifications, StoreError};
+use crate::domain::ports::{NoNotifications, Notifications, Store, StoreError};
 use crate::domain::privacy::Privacy;
 use crate::domain::rules::{self, RuleSet};
 use crate::http::auth::{TokenDigest, Tokens};
 use crate::http::{self, AppState};
 use crate::notify::Notifier;
 use crate::secrets;
+use crate::store::postgres::{self, PgStore};
 use crate::store::{ReopeningStore, SealCheck};
 
 /// Why the service could not start or stop cleanly.
@@ -29,6 +31,13 @@ pub enum Error {
     /// The database could not be opened, or its final flush failed.
     #[error("database: {0}")]
     Store(#[source] StoreError),
+    /// PostgreSQL could not be opened (unreachable, a newer schema, another
+    /// master key).
+    #[error(transparent)]
+    Postgres(#[from] postgres::OpenError),
+    /// No thread or runtime to open PostgreSQL on.
+    #[error("cannot start the database runtime: {0}")]
+    Runtime(#[source] std::io::Error),
     /// A rule file is invalid.
     #[error("spam rules: {0}")]
     Rules(#[from] rules::Error),
@@ -55,42 +64,25 @@ pub struct Parts {
     pub notifier: Notifier,
     /// The admin token, and whether this start generated it.
     pub admin_token: secrets::TokenFile,
-    /// The store, for its seal at a clean stop.
-    pub store: ReopeningStore,
+    /// The sled store, for its seal at a clean stop; `None` on PostgreSQL.
+    pub sled: Option<ReopeningStore>,
 }
 
-/// Creates the data directory and its secrets if needed, opens the
-/// database, and builds the core and the HTTP state.
+/// Opens the database (`database_url`: PostgreSQL; otherwise sled in the
+/// data directory, created with its secrets if needed), and builds the
+/// core and the HTTP state. Must run inside a tokio runtime when
+/// `database_url` is set (the store starts its watcher).
 ///
 /// # Errors
 /// [`Error`] when a secret, the database or the rules cannot be opened.
 pub fn build(config: Config) -> Result<Parts, Error> {
-    secrets::ensure_data_dir(&config.data_dir)?;
-    let admin_token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
-    let db_path = config.db_path();
-    let db_exists = database_exists(&db_path);
-    if !db_exists && secrets::kept_key_check(&config.data_dir)?.is_some() {
-        return Err(Error::Damaged(format!(
-            "the data directory {} holds a master key and its key.check but no database \
-             (db/ is missing or empty): restore a backup (`moderato restore FILE`), or, to start \
-             afresh, move the whole data directory aside",
-            config.data_dir.display()
-        )));
-    }
-    let master = secrets::master_key(&config.data_dir, db_exists)?;
     let rules = RuleSet::load_dir(&config.rules_dir)?;
-    let privacy = Arc::new(Privacy::new(&master));
-    let store = ReopeningStore::open(
-        &db_path,
-        config.cache_capacity_mb * 1024 * 1024,
-        config.disk_reserve_mb * 1024 * 1024,
-    )
-    .map_err(|e| open_failed(&db_path, e))?;
-    secrets::verify_key_check(&config.data_dir, &privacy.key_check())?;
-    verify_seal(&store, &config)?;
+    let opened = open_store(&config)?;
+    let admin_token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
+    let privacy = Arc::new(Privacy::new(&opened.master));
     let notifier = Notifier::new();
     let moderator = Moderator::new(
-        Arc::new(store.clone()),
+        opened.store,
         Arc::new(notifier.clone()) as Arc<dyn Notifications>,
         privacy,
         rules,
@@ -105,17 +97,152 @@ pub fn build(config: Config) -> Result<Parts, Error> {
         state,
         notifier,
         admin_token,
-        store,
+        sled: opened.sled,
     })
 }
 
+/// The core a command opened over the configured database, without a
+/// server around it. [`Offline::close`] ends it as a clean stop of the
+/// service does: a final flush and, on sled, the seal, so the next start
+/// finds the database as the command left it (a command that stored
+/// comments would otherwise leave a seal that no longer matches).
+#[derive(Debug)]
+pub struct Offline {
+    /// The core.
+    pub moderator: Arc<Moderator>,
+    sled: Option<(ReopeningStore, PathBuf)>,
+}
+
+impl Offline {
+    /// Flushes, then seals a sled database.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the flush or the seal fails.
+    pub async fn close(self) -> Result<(), Error> {
+        self.moderator.store().flush().await.map_err(Error::Store)?;
+        if let Some((store, data_dir)) = self.sled {
+            store
+                .readable()
+                .and_then(|sled| sled.write_seal(&data_dir, true))
+                .map_err(Error::Store)?;
+        }
+        Ok(())
+    }
+}
+
+/// The core over the configured database (sled in the data directory, or
+/// PostgreSQL) without a server around it, for commands that change what
+/// is stored (`moderato learn train`): the store, the keys and the rules,
+/// and nobody to notify (jobs wait in the outbox for the service). On sled
+/// they run on a stopped service (sled's lock refuses a second process;
+/// the error says so); PostgreSQL takes them beside running replicas. Must
+/// run inside a tokio runtime (as [`build`]).
+///
+/// # Errors
+/// [`Error`] when a secret, the database or the rules cannot be opened.
+pub fn offline(config: &Config) -> Result<Offline, Error> {
+    let rules = RuleSet::load_dir(&config.rules_dir)?;
+    offline_with(config, rules)
+}
+
+/// [`offline`] without the spam rules, for the command line's `import` and
+/// `export`: imports do not run the rules (the source's decisions stand),
+/// so a missing or broken rules directory does not stop them. A missing
+/// data directory and key are created, so an import can fill a new
+/// instance.
+///
+/// # Errors
+/// [`Error`] when a secret or the database cannot be opened.
+pub fn offline_moderator(config: &Config) -> Result<Offline, Error> {
+    offline_with(config, RuleSet::from_sources(&config.rules_dir, &[])?)
+}
+
+fn offline_with(config: &Config, rules: RuleSet) -> Result<Offline, Error> {
+    let opened = open_store(config)?;
+    let moderator = Moderator::new(
+        opened.store,
+        Arc::new(NoNotifications),
+        Arc::new(Privacy::new(&opened.master)),
+        rules,
+        config.moderation_settings(),
+    );
+    Ok(Offline {
+        moderator: Arc::new(moderator),
+        sled: opened.sled.map(|sled| (sled, config.data_dir.clone())),
+    })
+}
+
+/// What [`open_store`] opened.
+struct Opened {
+    store: Arc<dyn Store>,
+    master: [u8; 32],
+    /// The same store when it is sled (for its seal).
+    sled: Option<ReopeningStore>,
+}
+
+/// The store the configuration names (`database_url`: PostgreSQL;
+/// otherwise sled in the data directory) and the master key.
+fn open_store(config: &Config) -> Result<Opened, Error> {
+    if config.uses_postgres() {
+        // No data directory: the key comes from the configuration
+        // (`Config::validate` requires it), and the database keeps its
+        // check value.
+        let master = secrets::master_key_from_file(Path::new(&config.master_key_file))?;
+        let store = open_postgres(config, Privacy::new(&master).key_check())?;
+        return Ok(Opened {
+            store: Arc::new(store),
+            master,
+            sled: None,
+        });
+    }
+    let (store, master) = open_sled(config)?;
+    Ok(Opened {
+        store: Arc::new(store.clone()),
+        master,
+        sled: Some(store),
+    })
+}
+
+/// Opens sled in the data directory, creating the directory and its key
+/// on a first start only: never a new key over an existing database, nor
+/// a new database beside a key that has written one (see "When things go
+/// wrong" in README.md). Refuses another key than the data was written
+/// with, and a database that changed since the last clean stop.
+fn open_sled(config: &Config) -> Result<(ReopeningStore, [u8; 32]), Error> {
+    secrets::ensure_data_dir(&config.data_dir)?;
+    let db_path = config.db_path();
+    let db_exists = database_exists(&db_path);
+    if !db_exists && secrets::kept_key_check(&config.data_dir)?.is_some() {
+        return Err(Error::Damaged(format!(
+            "the data directory {} holds a master key and its key.check but no database \
+             (db/ is missing or empty): restore a backup (`moderato restore FILE`), or, to start \
+             afresh, move the whole data directory aside",
+            config.data_dir.display()
+        )));
+    }
+    let master = if config.master_key_file.is_empty() {
+        secrets::master_key(&config.data_dir, db_exists)?
+    } else {
+        secrets::master_key_from_file(Path::new(&config.master_key_file))?
+    };
+    let store = ReopeningStore::open(
+        &db_path,
+        config.cache_capacity_mb * 1024 * 1024,
+        config.disk_reserve_mb * 1024 * 1024,
+    )
+    .map_err(|e| open_failed(&db_path, e))?;
+    secrets::verify_key_check(&config.data_dir, &Privacy::new(&master).key_check_hex())?;
+    verify_seal(&store, config)?;
+    Ok((store, master))
+}
+
 /// Whether `db/` holds a database (sled creates the directory with files).
-fn database_exists(db_path: &std::path::Path) -> bool {
+fn database_exists(db_path: &Path) -> bool {
     std::fs::read_dir(db_path).is_ok_and(|mut entries| entries.next().is_some())
 }
 
 /// The one line that says why the database cannot be opened, and what to do.
-fn open_failed(db_path: &std::path::Path, error: StoreError) -> Error {
+fn open_failed(db_path: &Path, error: StoreError) -> Error {
     let path = db_path.display();
     match error {
         StoreError::Unavailable { reason } => {
@@ -157,6 +284,36 @@ fn verify_seal(store: &ReopeningStore, config: &Config) -> Result<(), Error> {
         .map_err(Error::Store)
 }
 
+/// Connects to PostgreSQL, migrates it and checks the key, then starts the
+/// store on the current runtime. The connecting runs on a thread and
+/// runtime of its own, so that this synchronous function works inside any
+/// runtime (a current-thread one included) without blocking its tasks.
+///
+/// # Errors
+/// [`Error::Postgres`] saying what failed.
+pub fn open_postgres(config: &Config, key_check: [u8; 32]) -> Result<PgStore, Error> {
+    let options = postgres::Options {
+        url: config.database_url.clone(),
+        pool_size: usize::try_from(config.database_pool_size).unwrap_or(usize::MAX),
+        key_check,
+    };
+    let prepared = std::thread::scope(|scope| {
+        scope
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(Error::Runtime)?;
+                runtime
+                    .block_on(PgStore::prepare(options))
+                    .map_err(Error::Postgres)
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })?;
+    Ok(prepared.start())
+}
+
 /// A built application with its socket bound, ready to run.
 #[derive(Debug)]
 pub struct App {
@@ -173,6 +330,12 @@ impl App {
     pub async fn build(config: Config) -> Result<App, Error> {
         let listen = config.listen.clone();
         let parts = build(config)?;
+        // Seed + ledger before the first request (logged with its time); if
+        // the ledger cannot be read the service still runs, without the
+        // learned rule, and the first comment or decision tries again.
+        if let Err(e) = parts.state.moderator.load_learning().await {
+            tracing::error!(error = %e, "the learning filter cannot be loaded");
+        }
         if parts.admin_token.generated {
             // Printed once, at the start that created it; it is kept in the
             // data directory, mode 0600, for later starts.
@@ -215,7 +378,7 @@ impl App {
     /// [`Error::Store`] when the final flush fails.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         let state = self.parts.state;
-        let store = self.parts.store;
+        let sled = self.parts.sled;
         tracing::info!(addr = %self.addr, "listening");
         let timeout = Duration::from_secs(state.config.request_timeout_secs);
         let reloader = tokio::spawn(reload_rules_on_sighup(state.clone()));
@@ -232,7 +395,7 @@ impl App {
             tracing::info!(dir = %schedule.dir.display(), every_secs = schedule.every.as_secs(), keep = schedule.keep, "backups on");
             tokio::spawn(crate::backup::run(
                 state.store().clone(),
-                state.moderator.privacy().key_check(),
+                state.moderator.privacy().key_check_hex(),
                 schedule,
             ))
         });
@@ -266,16 +429,23 @@ impl App {
             pruner.abort();
         }
         if let Some(notifier) = notifier {
-            // Jobs not sent yet stay in the outbox: the next start sends them.
+            // Jobs not sent yet stay in the outbox: the next start (or
+            // another replica) sends them.
             notifier.abort();
+            if let Err(e) = state.store().release_claims().await {
+                tracing::warn!(error = %e, "cannot give back claimed notifications; they wait for their lease to end");
+            }
         }
         state.store().flush().await.map_err(Error::Store)?;
         // Only after the last flush: the seal says what the disk holds.
-        let sealed = store
-            .readable()
-            .and_then(|sled| sled.write_seal(&state.config.data_dir, true));
-        if let Err(e) = sealed {
-            tracing::warn!(error = %e, "the database seal could not be written");
+        // (PostgreSQL has none: the server keeps its own files whole.)
+        if let Some(sled) = sled {
+            let sealed = sled
+                .readable()
+                .and_then(|sled| sled.write_seal(&state.config.data_dir, true));
+            if let Err(e) = sealed {
+                tracing::warn!(error = %e, "the database seal could not be written");
+            }
         }
         tracing::info!("stopped; database flushed");
         Ok(())

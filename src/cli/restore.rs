@@ -24,6 +24,14 @@ use crate::store::SledStore;
 /// # Errors
 /// What is wrong and what to do, in words.
 pub fn restore(config: &Config, file: &Path, force: bool) -> Result<String, String> {
+    if config.uses_postgres() {
+        // Backups are of sled's data directory; a PostgreSQL database is
+        // backed up and restored with the server's own tools.
+        return Err(
+            "restore brings a backup back into a sled data directory, and database_url is              set: restore PostgreSQL with its own tools (pg_restore or psql from your pg_dump,              or the server's base backup), or bring a `moderato export` file in with              `moderato import FILE`"
+                .to_owned(),
+        );
+    }
     let snapshot: Snapshot = backup::read_snapshot(file).map_err(|e| e.to_string())?;
     let data_dir = &config.data_dir;
     secrets::ensure_data_dir(data_dir).map_err(|e| e.to_string())?;
@@ -36,7 +44,7 @@ pub fn restore(config: &Config, file: &Path, force: bool) -> Result<String, Stri
     }
     let master = secrets::master_key(data_dir, true).map_err(|e| e.to_string())?;
     let privacy = Privacy::new(&master);
-    if privacy.key_check() != snapshot.header.key_check {
+    if privacy.key_check_hex() != snapshot.header.key_check {
         return Err(format!(
             "{}/secret.key is not the key this backup was written with: put that key there",
             data_dir.display()
@@ -81,7 +89,7 @@ pub fn restore(config: &Config, file: &Path, force: bool) -> Result<String, Stri
     runtime
         .block_on(store.flush())
         .map_err(|e| format!("the restored data could not be flushed: {e}"))?;
-    secrets::verify_key_check(data_dir, &privacy.key_check()).map_err(|e| e.to_string())?;
+    secrets::verify_key_check(data_dir, &privacy.key_check_hex()).map_err(|e| e.to_string())?;
     store
         .write_seal(data_dir, true)
         .map_err(|e| format!("the seal could not be written: {e}"))?;

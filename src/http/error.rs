@@ -81,6 +81,10 @@ pub enum ApiError {
     /// A rule file is invalid; the old rules stay in force (422).
     #[error("{0}")]
     InvalidRules(String),
+    /// An uploaded file cannot be imported: unknown format, malformed,
+    /// truncated; the message names the position (422).
+    #[error("{0}")]
+    InvalidFile(String),
     /// Something failed on our side (500); the cause is logged, not sent.
     #[error("internal error")]
     Internal(#[source] Arc<dyn std::error::Error + Send + Sync>),
@@ -167,6 +171,7 @@ impl ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
             }
             ApiError::InvalidRules(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_rules"),
+            ApiError::InvalidFile(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_file"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -10,9 +10,11 @@ use async_trait::async_trait;
 
 use super::{ReopeningStore, SledStore};
 use crate::domain::comment::History;
+use crate::domain::learn::ledger::Entry as LedgerEntry;
 use crate::domain::outbox::{JobId, QueuedJob, Scheduled};
 use crate::domain::ports::{
-    Fingerprinter, Fingerprints, ListQuery, Listing, Store, StoreError, StoreHealth, StoreStats,
+    Decided, Fingerprinter, Fingerprints, ListQuery, Listing, Store, StoreError, StoreHealth,
+    StoreStats,
     Transition,
 };
 use crate::domain::privacy::EmailKey;
@@ -59,6 +61,14 @@ impl Store for ReopeningStore {
     async fn import(&self, comment: &Comment, prints: &Fingerprints) -> Result<bool, StoreError> {
         let store = self.writable()?;
         self.observe(SledStore::import(&store, comment, prints))
+    }
+
+    async fn import_batch(
+        &self,
+        batch: &[(&Comment, &Fingerprints)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let store = self.writable()?;
+        self.observe(SledStore::import_batch(&store, batch))
     }
 
     async fn erase_commenter(
@@ -156,6 +166,42 @@ impl Store for ReopeningStore {
     async fn pending_jobs(&self) -> Result<u64, StoreError> {
         Ok(SledStore::pending_jobs(&*self.readable()?))
     }
+
+    async fn record_decision(
+        &self,
+        id: CommentId,
+        status: Status,
+        via: Via,
+        jobs: &[Scheduled],
+        learned: Option<&LedgerEntry>,
+    ) -> Result<Option<Decided>, StoreError> {
+        let store = self.writable()?;
+        self.observe(SledStore::record_decision(&store, id, status, via, jobs, learned).await)
+    }
+
+    async fn put_ledger(
+        &self,
+        entries: &[LedgerEntry],
+    ) -> Result<Vec<Option<LedgerEntry>>, StoreError> {
+        let store = self.writable()?;
+        self.observe(SledStore::put_ledger(&store, entries).await)
+    }
+
+    async fn forget_reader(&self, email: EmailKey) -> Result<Vec<LedgerEntry>, StoreError> {
+        let store = self.writable()?;
+        self.observe(SledStore::forget_reader(&store, email).await)
+    }
+
+    async fn ledger_after(
+        &self,
+        after: Option<(EmailKey, CommentId)>,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        SledStore::ledger_after(&*self.readable()?, after, limit)
+    }
+
+    // `release_claims` keeps the port's default: one sled process frees
+    // every lease when it opens the database.
 
     fn stats(&self) -> StoreStats {
         let Ok(store) = self.readable() else {

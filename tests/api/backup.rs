@@ -228,3 +228,26 @@ async fn a_backup_taken_under_load_restores_every_comment_acknowledged_before_it
         "nothing restored from a cut file"
     );
 }
+
+#[test]
+fn restore_with_a_database_url_refuses_and_points_to_postgresql_tools() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = crate::backend::key_file(dir.path());
+    let file = dir.path().join("moderato-backup-20260101T000000Z.ndjson.gz");
+    std::fs::write(&file, b"").expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_moderato"))
+        .arg("restore")
+        .arg(&file)
+        .env("MODERATO_DATA_DIR", dir.path().join("data"))
+        // Never reached: the refusal comes before any connection.
+        .env("MODERATO_DATABASE_URL", "postgres://moderato@127.0.0.1:9/none")
+        .env("MODERATO_MASTER_KEY_FILE", &key)
+        .env("MODERATO_ADMIN_TOKEN", "restore-test-token-0123")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("moderato restore");
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("pg_dump") && text.contains("database_url"), "{text}");
+    assert!(!dir.path().join("data/db").exists(), "nothing was created");
+}

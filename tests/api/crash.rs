@@ -1,10 +1,10 @@
 //! Kill it anywhere: the real binary is SIGKILLed at random moments, 50
 //! times, under a mixed load of posts, single and bulk decisions, author
-//! replies and NDJSON imports, and restarted each time. Afterwards every
-//! acknowledged comment, reply, import and decision is there (a decision
-//! whose answer never came may or may not have happened), each comment is
-//! listed once, the counts agree, and `moderato check` finds nothing to
-//! repair.
+//! replies and NDJSON imports, and restarted each time, on either backend.
+//! Afterwards every acknowledged comment, reply, import and decision is
+//! there (a decision whose answer never came may or may not have
+//! happened), each comment is listed once, the counts agree, and `moderato
+//! check` finds nothing to repair.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::backend::backend_env;
 use crate::helpers::{
     ADMIN_TOKEN, all_ids, free_port, moderato_check, sigterm, start_moderato, wait_healthy,
 };
@@ -259,6 +260,9 @@ async fn importer(
 async fn every_acknowledged_change_survives_sigkill_at_random_moments() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
+    // The same database (and key file) for every restart.
+    let backend = backend_env(dir.path());
+    let backend: Vec<(&str, &str)> = backend.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -274,7 +278,7 @@ async fn every_acknowledged_change_survives_sigkill_at_random_moments() {
     let mut kills = 0;
     while kills < KILLS && started.elapsed() < TIME_BUDGET {
         let port = free_port();
-        let mut child = start_moderato(&data, port, &[]);
+        let mut child = start_moderato(&data, port, &backend);
         let base = format!("http://127.0.0.1:{port}");
         wait_healthy(&client, &base).await;
         let stop = Arc::new(AtomicBool::new(false));
@@ -317,7 +321,7 @@ async fn every_acknowledged_change_survives_sigkill_at_random_moments() {
     assert!(kills >= KILLS, "only {kills} kills within {TIME_BUDGET:?}");
 
     let port = free_port();
-    let mut child = start_moderato(&data, port, &[]);
+    let mut child = start_moderato(&data, port, &backend);
     let base = format!("http://127.0.0.1:{port}");
     wait_healthy(&client, &base).await;
     let stored = all_ids(&client, &base).await;
@@ -396,7 +400,7 @@ async fn every_acknowledged_change_survives_sigkill_at_random_moments() {
         );
     }
     assert_eq!(sigterm(&mut child, Duration::from_secs(20)), Some(0));
-    let (code, report) = moderato_check(&data);
+    let (code, report) = moderato_check(&data, &backend);
     assert_eq!(code, Some(0), "{report}");
     assert!(report.contains("problems: none"), "{report}");
     assert!(

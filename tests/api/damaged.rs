@@ -80,7 +80,7 @@ async fn a_truncated_sled_file_is_refused_until_repair_accepts_what_is_left() {
     assert_refused(&output, &["restore", "moderato check --repair"]);
 
     // The operator accepts what is left: repair seals it, and it starts.
-    let (code, report) = moderato_check(&data);
+    let (code, report) = moderato_check(&data, &[]);
     assert_ne!(code, Some(0), "check reports the damage: {report}");
     let repair = Command::new(env!("CARGO_BIN_EXE_moderato"))
         .args(["check", "--repair"])

@@ -256,7 +256,7 @@ async fn full_disk_round(reserve_mb: &str) {
         missing.len()
     );
     assert_eq!(sigterm(&mut child, Duration::from_secs(20)), Some(0));
-    let (code, report) = moderato_check(&data);
+    let (code, report) = moderato_check(&data, &[]);
     assert_eq!(code, Some(0), "{report}");
     assert!(report.contains("problems: none"), "{report}");
     assert!(

@@ -22,14 +22,17 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// A configuration for tests: temporary data directory, port 0, no
 /// environment read.
+/// On PostgreSQL runs (`crate::backend`), a fresh database and key file.
 pub fn test_config(dir: &TempDir) -> Config {
-    Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().join("data"),
         rules_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
         admin_token: Some(ADMIN_TOKEN.into()),
         ..Config::default()
-    }
+    };
+    crate::backend::use_backend(&mut config, dir.path());
+    config
 }
 
 /// The application's state and routes on a fresh data directory.
@@ -147,6 +150,8 @@ pub fn body_json(response: &Response<Bytes>) -> Value {
 /// A server on a real socket; dropping `stop` (or sending on it) stops it.
 pub struct RunningApp {
     pub addr: SocketAddr,
+    /// The running service's state (its core, for what no route shows).
+    pub state: AppState,
     pub stop: oneshot::Sender<()>,
     pub done: tokio::task::JoinHandle<()>,
 }
@@ -178,6 +183,7 @@ pub async fn spawn_app(config: Config) -> RunningApp {
         }
     };
     let addr = app.addr();
+    let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let done = tokio::spawn(async move {
         app.run_until(async {
@@ -186,7 +192,12 @@ pub async fn spawn_app(config: Config) -> RunningApp {
         .await
         .expect("clean shutdown");
     });
-    RunningApp { addr, stop, done }
+    RunningApp {
+        addr,
+        state,
+        stop,
+        done,
+    }
 }
 
 pub fn free_port() -> u16 {
@@ -243,13 +254,43 @@ pub async fn three_pending(app: &TestApp) -> Vec<String> {
     ids
 }
 
+/// A `moderato` process that is killed (and reaped) when the test ends,
+/// however it ends: a failed assertion never leaves a server running.
+/// Derefs to its [`std::process::Child`].
+#[derive(Debug)]
+pub struct Running(pub std::process::Child);
+
+impl Running {
+    /// Spawns `command` under the guard.
+    pub fn spawn(command: &mut std::process::Command) -> Running {
+        Running(command.spawn().expect("start moderato"))
+    }
+}
+
+impl std::ops::Deref for Running {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Already gone (waited for) is fine: kill then fails, wait returns.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts the real binary on `data` and `port`, rules from the repository,
-/// the test token, rate limits off, plus `env`.
-pub fn start_moderato(
-    data: &std::path::Path,
-    port: u16,
-    env: &[(&str, &str)],
-) -> std::process::Child {
+/// the test token, rate limits off, plus `env` (e.g. the backend's).
+pub fn start_moderato(data: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Running {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_moderato"));
     command
         .env("MODERATO_LISTEN", format!("127.0.0.1:{port}"))
@@ -264,7 +305,7 @@ pub fn start_moderato(
     for (key, value) in env {
         command.env(key, value);
     }
-    command.spawn().expect("start moderato")
+    Running::spawn(&mut command)
 }
 
 /// Sends SIGTERM and waits at most `limit` for the exit; its code, or a
@@ -287,10 +328,12 @@ pub fn sigterm(child: &mut std::process::Child, limit: Duration) -> Option<i32> 
     }
 }
 
-/// `moderato check` on `data`: its exit code and its report.
-pub fn moderato_check(data: &std::path::Path) -> (Option<i32>, String) {
+/// `moderato check` on `data` (plus `env`, e.g. the backend's): its exit
+/// code and its report.
+pub fn moderato_check(data: &std::path::Path, env: &[(&str, &str)]) -> (Option<i32>, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
         .arg("check")
+        .envs(env.iter().copied())
         .env("MODERATO_DATA_DIR", data)
         .env("RUST_LOG", "warn")
         .output()
@@ -348,4 +391,22 @@ pub fn require_root(what: &str) {
         "{what} needs root (it mounts a small file system; CI runs as root): \
          run the tests as root"
     );
+}
+
+/// Every file under `dir` with its contents.
+pub fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).expect("read file");
+            files.push((path.display().to_string(), bytes));
+        }
+    }
+    files
 }

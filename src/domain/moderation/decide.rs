@@ -5,6 +5,7 @@
 
 use std::time::SystemTime;
 
+use super::learning::teaches;
 use super::{Error, Moderator};
 use crate::domain::comment::{Comment, CommentId, Decision, Via};
 use crate::domain::ports::Transition;
@@ -41,7 +42,11 @@ impl From<Refused> for LinkRefusal {
 
 impl Moderator {
     /// Applies the author's `decision` to comment `id`, recorded with `via`
-    /// (a no-op when the comment is there already). `None` for an unknown id.
+    /// (a no-op when the comment is there already), and teaches the
+    /// learning filter what it means: `spam` spam, `approve` ham, `reject`
+    /// nothing, the label of an earlier decision unlearned first. The
+    /// ledger entry is stored in the decision's transaction, so the model
+    /// stays seed + ledger whatever fails. `None` for an unknown id.
     ///
     /// # Errors
     /// A fault of the store.
@@ -52,8 +57,29 @@ impl Moderator {
         via: Via,
     ) -> Result<Option<Transition>, Error> {
         let status = decision.status();
-        let transition = self.store.set_status(id, status, via, &[]).await?;
-        if transition.is_some() {
+        let transition = self
+            .in_learning_turn(async || {
+                let Some(comment) = self.store.get(id).await? else {
+                    return Ok((None, Vec::new()));
+                };
+                // The author's own replies are not readers' comments.
+                let learned = teaches(decision)
+                    .filter(|_| !comment.by_author)
+                    .map(|label| self.entry_for(&comment, label));
+                let Some(decided) = self
+                    .store
+                    .record_decision(id, status, via, &[], learned.as_ref())
+                    .await?
+                else {
+                    return Ok((None, Vec::new()));
+                };
+                let changes = vec![(decided.unlearned, learned)];
+                Ok((Some(decided.transition), changes))
+            })
+            .await?;
+        if let Some(t) = &transition
+            && t.from != status
+        {
             tracing::info!(comment_id = %id, status = %status, via = ?via, "decision");
         }
         Ok(transition)

@@ -5,11 +5,13 @@
 //! the instance-bound fields (`email_sealed`, `email_hash`, `avatar`) left
 //! out: an import recomputes them with its own key, and makes the HTML again
 //! from the text rather than trusting the file. Fields the model gains later
-//! travel through untouched.
+//! travel through untouched. A line becomes a [`Prepared`] import and is
+//! stored by [`Moderator::store_import`], as a comment of another system is.
 
 use serde_json::{Map, Value};
 
-use super::{Error, Moderator, fingerprint};
+use super::Moderator;
+use super::import::{Adjustments, Prepared};
 use crate::domain::comment::{Comment, PageId};
 use crate::domain::input::{CommentText, EmailAddress};
 
@@ -46,29 +48,15 @@ impl Moderator {
         Ok(line)
     }
 
-    /// Stores one export line as it is (id, status and times kept), sealed
-    /// with this instance's key. `Ok(false)` when a comment with its id is
-    /// stored already. Does not wait for durability: flush after the last.
+    /// Reads one export line into a comment ready to store (id, status,
+    /// times and origin kept), sealed with this instance's key and its HTML
+    /// made again from its text. A line without an email is a comment
+    /// without one (the author's replies, imports from Disqus).
     ///
     /// # Errors
-    /// `Err(message)` saying what is wrong with the line (never quoting the
-    /// email), or what failed storing it.
-    pub async fn import_line(&self, raw: &[u8]) -> Result<bool, String> {
-        let comment = self.imported(raw)?;
-        let prints = fingerprint::of_reader_text(
-            &self.privacy,
-            comment.email_key(),
-            &comment.page,
-            &comment.text,
-        );
-        self.store
-            .import(&comment, &prints)
-            .await
-            .map_err(|e| format!("cannot store: {}", Error::from(e)))
-    }
-
-    /// The one constructor of an imported comment.
-    fn imported(&self, raw: &[u8]) -> Result<Comment, String> {
+    /// `Err(message)` saying what is wrong with the line, never quoting the
+    /// email.
+    pub fn prepare_line(&self, raw: &[u8]) -> Result<Prepared, String> {
         let value: Value =
             serde_json::from_slice(raw).map_err(|e| format!("not valid JSON: {e}"))?;
         let Value::Object(mut fields) = value else {
@@ -76,12 +64,10 @@ impl Moderator {
         };
         let by_author = matches!(fields.get("by_author"), Some(Value::Bool(true)));
         let email = match fields.remove("email") {
-            Some(Value::String(email)) => {
+            Some(Value::String(email)) if !by_author => {
                 Some(EmailAddress::parse(&email).map_err(|e| format!("email: {e}"))?)
             }
-            // The author's replies carry no email.
-            _ if by_author => None,
-            _ => return Err("email: missing".into()),
+            _ => None,
         };
         for name in INSTANCE_FIELDS {
             fields.remove(name);
@@ -92,13 +78,22 @@ impl Moderator {
         };
         let text = match fields.get("text") {
             Some(Value::String(text)) => {
-                CommentText::parse(text).map_err(|e| format!("text: {e}"))?
+                CommentText::imported(text).map_err(|e| format!("text: {e}"))?
             }
             _ => return Err("text: missing".into()),
         };
+        let author = match fields.get("author") {
+            Some(Value::String(author)) => author.clone(),
+            _ => return Err("author: missing".into()),
+        };
         let identity = self
-            .identity(email.as_ref().map(EmailAddress::as_str))
+            .imported_identity(by_author, email.as_ref().map(EmailAddress::as_str), &author)
             .map_err(|e| format!("email: {e}"))?;
+        let parent = match fields.get("parent") {
+            Some(Value::String(id)) => id.parse().ok(),
+            _ => None,
+        };
+        let prints = self.import_prints(identity.key, &page, &text, by_author, parent);
         let instance: Map<String, Value> = [
             ("email_sealed", Value::String(hex::encode(identity.sealed))),
             ("email_hash", Value::String(identity.key.to_hex())),
@@ -111,6 +106,12 @@ impl Moderator {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         fields.extend(instance);
-        serde_json::from_value(Value::Object(fields)).map_err(|e| e.to_string())
+        let comment: Comment =
+            serde_json::from_value(Value::Object(fields)).map_err(|e| e.to_string())?;
+        Ok(Prepared {
+            comment,
+            prints,
+            adjusted: Adjustments::default(),
+        })
     }
 }

@@ -72,6 +72,7 @@ impl Moderator {
             updated_at: now,
             by_author: true,
             decisions: Vec::new(),
+            origin: None,
         }
     }
 }

@@ -23,6 +23,8 @@ pub mod decision_link;
 pub mod form_token;
 
 pub use decision_link::{LinkSigner, Refused, SignedLink, Verified};
+
+use super::learn::HashKey;
 pub use form_token::{FormTokens, TokenCheck};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -62,6 +64,7 @@ pub struct Privacy {
     text_key: [u8; 32],
     form_token_key: [u8; 32],
     decision_link_key: [u8; 32],
+    feature_key: [u8; 32],
     key_check: [u8; 32],
 }
 
@@ -82,15 +85,24 @@ impl Privacy {
             text_key: derive(master, b"moderato/text-fingerprint/v1"),
             form_token_key: derive(master, b"moderato/form-token/v1"),
             decision_link_key: derive(master, b"moderato/decision-link/v1"),
+            feature_key: derive(master, b"moderato/learn-features/v1"),
             key_check: derive(master, b"moderato/key-check/v1"),
         }
     }
 
     /// The key check value: a public fingerprint of the master key (a
-    /// derived value, from which the key cannot be found), kept next to the
-    /// data and in every backup, so a wrong or a new key is detected before
-    /// it writes anything. 32 hexadecimal characters.
-    pub fn key_check(&self) -> String {
+    /// derived value of its own purpose, from which the key cannot be
+    /// found). A shared PostgreSQL database stores it, so a replica started
+    /// with another key refuses to run instead of writing emails nobody can
+    /// read and hashes that match nothing.
+    pub fn key_check(&self) -> [u8; 32] {
+        self.key_check
+    }
+
+    /// [`Privacy::key_check`] as kept next to a sled database (`key.check`)
+    /// and in every backup, so a wrong or a new key is detected before it
+    /// writes anything: 32 hexadecimal characters (its first 16 bytes).
+    pub fn key_check_hex(&self) -> String {
         hex::encode(&self.key_check[..16])
     }
 
@@ -144,6 +156,15 @@ impl Privacy {
     /// so the index holds no readable text.
     pub fn text_fingerprint(&self, parts: &[&[u8]]) -> [u8; 32] {
         mac(&self.text_key, parts)
+    }
+
+    /// The key the learning filter hashes features under, so the model and
+    /// the ledger of this instance hold no word, domain or name, and match
+    /// no other instance's.
+    pub fn feature_key(&self) -> HashKey {
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&self.feature_key[..16]);
+        HashKey::new(key)
     }
 
     /// The signer of form tokens (see the spam rules' `min_time`).
