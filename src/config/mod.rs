@@ -19,9 +19,11 @@ use crate::domain::moderation::Settings;
 
 mod load;
 mod notifications;
+mod reader;
 
 pub use crate::domain::moderation::ModerationMode;
 pub use notifications::{parse_mailbox, parse_recipients};
+pub use reader::{MAX_EDIT_WINDOW, parse_duration};
 
 /// Prefix of every environment variable that overrides a configuration key.
 pub const ENV_PREFIX: &str = "MODERATO_";
@@ -112,6 +114,9 @@ pub struct Config {
     pub link_ttl_hours: u64,
     /// Largest body `POST /admin/import` accepts, in MiB.
     pub max_import_mb: u64,
+    /// How long a writer may edit or delete their comment (`15m`, `90s`,
+    /// `0` turns it off).
+    pub edit_window: String,
 }
 
 impl Default for Config {
@@ -150,6 +155,7 @@ impl Default for Config {
             notify_queue_capacity: 256,
             link_ttl_hours: 24 * 7,
             max_import_mb: 32,
+            edit_window: "15m".into(),
         }
     }
 }
@@ -191,6 +197,7 @@ impl fmt::Debug for Config {
                 &(!self.webhook_secret.is_empty()).then_some("[redacted]"),
             )
             .field("webhook_include_email", &self.webhook_include_email)
+            .field("edit_window", &self.edit_window)
             .finish_non_exhaustive()
     }
 }
@@ -313,7 +320,9 @@ impl Config {
                 return invalid(key, "must be greater than 0");
             }
         }
-        notifications::validate(self).map_err(|(key, problem)| Error::Invalid { key, problem })
+        notifications::validate(self)
+            .and_then(|()| reader::validate(self))
+            .map_err(|(key, problem)| Error::Invalid { key, problem })
     }
 
     /// The settings of the moderation steps.
@@ -327,6 +336,7 @@ impl Config {
                 .expect("\"Author\" is a valid name"),
             rules_dir: self.rules_dir.clone(),
             link_ttl: self.link_ttl(),
+            edit_window: self.edit_window(),
         }
     }
 

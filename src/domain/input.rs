@@ -107,6 +107,46 @@ impl NewComment {
     }
 }
 
+/// A writer's edit of their comment: a new text, and optionally a new name
+/// and website. Fields not sent stay as they were; an empty `url` removes
+/// the website.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommentEdit {
+    /// The new text.
+    pub text: CommentText,
+    /// A new display name, when sent.
+    pub author: Option<AuthorName>,
+    /// A new website (`Some(None)`: removed), when sent.
+    pub url: Option<Option<Website>>,
+}
+
+impl CommentEdit {
+    /// Validates every field at once, by the same rules as a new comment.
+    ///
+    /// # Errors
+    /// Every invalid field with its message.
+    pub fn parse(fields: &Fields) -> Result<CommentEdit, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let text = text_field(fields, "comment", &mut errors)
+            .and_then(|raw| check(&mut errors, "comment", CommentText::parse(raw)));
+        let author = text_field(fields, "author", &mut errors)
+            .and_then(|raw| check(&mut errors, "author", AuthorName::parse(raw)));
+        let url = text_field(fields, "url", &mut errors)
+            .and_then(|raw| check(&mut errors, "url", Website::parse(raw)));
+        match text {
+            Some(text) if errors.is_empty() => Ok(CommentEdit { text, author, url }),
+            _ => {
+                if !matches!(fields.get("comment"), Some(FieldValue::Text(_))) {
+                    errors
+                        .entry("comment")
+                        .or_insert_with(|| "Please type a comment.".to_owned());
+                }
+                Err(errors)
+            }
+        }
+    }
+}
+
 /// The text of a field, or `None` when it is absent (absent-but-required is
 /// reported by the caller) or not text (reported here).
 fn text_field<'a>(
@@ -341,6 +381,23 @@ mod tests {
             ("email", "ann@example.org"),
             ("comment", "Thank you.\r\nIt helped."),
         ])
+    }
+
+    #[test]
+    fn an_edit_needs_a_text_and_checks_what_else_it_sends() {
+        let edit = CommentEdit::parse(&fields(&[("comment", " New words ")])).expect("valid");
+        assert_eq!(edit.text.as_str(), "New words");
+        assert_eq!((edit.author, edit.url), (None, None), "unsent fields stay");
+        let edit = CommentEdit::parse(&fields(&[("comment", "x"), ("url", ""), ("author", "Bo")]))
+            .expect("valid");
+        assert_eq!(edit.url, Some(None), "an empty url removes the website");
+        assert_eq!(edit.author.as_ref().map(AuthorName::as_str), Some("Bo"));
+        let errors = CommentEdit::parse(&fields(&[("author", ""), ("url", "javascript:x")]))
+            .expect_err("invalid");
+        assert_eq!(
+            errors.keys().copied().collect::<Vec<_>>(),
+            ["author", "comment", "url"]
+        );
     }
 
     #[test]

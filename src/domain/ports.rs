@@ -28,6 +28,10 @@ pub enum StoreError {
     /// The comment replied to is rejected or spam.
     #[error("the parent comment is {0}")]
     ParentClosed(Status),
+    /// The comment changed (or went) since the caller read it: read it
+    /// again and decide again.
+    #[error("the comment changed meanwhile")]
+    Conflict,
     /// A stored record could not be decoded.
     #[error("stored record {id} cannot be decoded: {message}")]
     Corrupt {
@@ -88,6 +92,23 @@ pub struct Transition {
     pub comment: Comment,
     /// Its status before.
     pub from: Status,
+}
+
+/// What a writer's change does to their comment (see [`Store::rewrite`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Rewrite<'a> {
+    /// The edited comment, same id and page, with the fingerprints of its
+    /// new text.
+    Edit {
+        /// The comment as it is to be stored.
+        after: &'a Comment,
+        /// Fingerprints of the new text.
+        prints: &'a Fingerprints,
+    },
+    /// The emptied "deleted" placeholder that its replies hang under.
+    Placeholder(&'a Comment),
+    /// Gone, with its index entries.
+    Remove,
 }
 
 /// Figures of the store for `/metrics`.
@@ -190,6 +211,33 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// # Errors
     /// A fault.
     async fn link_used(&self, mac: &[u8; 32]) -> Result<bool, StoreError>;
+
+    // ---- The writer's edits and deletions (issue 13) ----
+
+    /// Replaces or removes a comment its writer changed, in one
+    /// transaction, if it is still exactly `before` (otherwise
+    /// [`StoreError::Conflict`], and nothing changes: the caller reads it
+    /// again). The index entries follow the new status and identity;
+    /// `old_print` (the commenter + page + text fingerprint of `before`) is
+    /// dropped when it points to this comment; an edit stores the new
+    /// fingerprints, refusing the new text with [`StoreError::Duplicate`]
+    /// when the same commenter has it on this page in another comment.
+    /// Durable before it returns.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`], [`StoreError::Duplicate`], or a fault.
+    async fn rewrite(
+        &self,
+        before: &Comment,
+        old_print: [u8; 32],
+        change: Rewrite<'_>,
+    ) -> Result<(), StoreError>;
+
+    /// Whether any comment (any status) of `page` replies to `id`.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn has_replies(&self, page: &str, id: CommentId) -> Result<bool, StoreError>;
 
     /// Waits until every write so far is durable.
     ///

@@ -340,6 +340,9 @@ mod tests {
             action: None,
             by_author: false,
             decisions: Vec::new(),
+            edit: None,
+            deleted: false,
+            notify: Default::default(),
             created_at: 1_000 + i64::from(n),
             updated_at: 1_000 + i64::from(n),
         }

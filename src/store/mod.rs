@@ -16,6 +16,7 @@ mod keys;
 mod port;
 mod read;
 mod reply;
+mod rewrite;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use super::SledStore;
 use crate::domain::comment::History;
 use crate::domain::ports::{
-    Fingerprinter, Fingerprints, ListQuery, Listing, Store, StoreError, StoreStats, Transition,
+    Fingerprinter, Fingerprints, ListQuery, Listing, Rewrite, Store, StoreError, StoreStats,
+    Transition,
 };
 use crate::domain::privacy::EmailKey;
 use crate::domain::{Comment, CommentId, Status, Via};
@@ -62,6 +63,19 @@ impl Store for SledStore {
 
     async fn link_used(&self, mac: &[u8; 32]) -> Result<bool, StoreError> {
         SledStore::link_used(self, mac)
+    }
+
+    async fn rewrite(
+        &self,
+        before: &Comment,
+        old_print: [u8; 32],
+        change: Rewrite<'_>,
+    ) -> Result<(), StoreError> {
+        SledStore::rewrite(self, before, old_print, change).await
+    }
+
+    async fn has_replies(&self, page: &str, id: CommentId) -> Result<bool, StoreError> {
+        SledStore::has_replies(self, page, id)
     }
 
     async fn flush(&self) -> Result<(), StoreError> {

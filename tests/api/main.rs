@@ -11,6 +11,7 @@ mod comments;
 mod connections;
 mod crash;
 mod data;
+mod edit;
 mod helpers;
 mod metrics;
 mod notify;

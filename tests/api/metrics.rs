@@ -136,6 +136,12 @@ async fn every_route_is_counted_under_the_template_it_names() {
         ("GET", "/embed.css".into(), "/embed.css"),
         ("GET", "/api/comments?page=/p/".into(), "/api/comments"),
         ("GET", format!("/api/comments/{id}"), "/api/comments/{id}"),
+        ("PUT", format!("/api/comments/{id}"), "/api/comments/{id}"),
+        (
+            "DELETE",
+            format!("/api/comments/{id}"),
+            "/api/comments/{id}",
+        ),
         ("GET", "/api/counts?page=/p/".into(), "/api/counts"),
         ("GET", "/api/form-token?page=/p/".into(), "/api/form-token"),
         ("GET", "/admin".into(), "/admin"),

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use super::{Error, Identity, ModerationMode, Moderator, fingerprint};
-use crate::domain::comment::{Comment, Status, now_millis};
+use crate::domain::comment::{Comment, Notify, Status, now_millis};
 use crate::domain::input::{FieldValue, Fields, NewComment};
 use crate::domain::ports::StoreError;
 use crate::domain::privacy::truncate_ip;
@@ -39,6 +39,9 @@ pub struct Received {
     pub comment: Comment,
     /// `pending` or `approved`: never `spam`, so spammers learn nothing.
     pub public_status: Status,
+    /// The writer's edit token, handed out here once (only its keyed hash
+    /// is stored); `None` when editing is off.
+    pub edit_token: Option<String>,
 }
 
 impl Moderator {
@@ -103,7 +106,9 @@ impl Moderator {
             }),
         });
         let status = status_for(self.settings.mode, verdict.action, history);
-        let comment = self.reader_comment(new, identity, client, verdict, status, now);
+        let (edit_token, edit) = self.edit_grant(now)?;
+        let mut comment = self.reader_comment(new, identity, client, verdict, status, now);
+        comment.edit = edit;
 
         match self.store.insert(&comment, &prints).await {
             Ok(()) => {}
@@ -130,6 +135,7 @@ impl Moderator {
         Ok(Received {
             comment,
             public_status,
+            edit_token,
         })
     }
 
@@ -164,6 +170,9 @@ impl Moderator {
             updated_at: now,
             by_author: false,
             decisions: Vec::new(),
+            edit: None,
+            deleted: false,
+            notify: Notify::default(),
         }
     }
 }

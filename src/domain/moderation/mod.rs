@@ -10,6 +10,7 @@
 //! door it came through.
 
 pub mod decide;
+pub mod edit;
 pub mod fingerprint;
 pub mod intake;
 pub mod portable;
@@ -24,17 +25,22 @@ use serde::{Deserialize, Serialize};
 use super::comment::{Comment, CommentId};
 use super::input::{AuthorName, FieldErrors};
 use super::ports::{Notifications, Store, StoreError};
-use super::privacy::{self, EmailKey, FormTokens, LinkSigner, Privacy};
+use super::privacy::{self, EditTokens, EmailKey, FormTokens, LinkSigner, Privacy};
 use super::rules::{self, RuleSet};
 use super::sanitize::Sanitizer;
 
 pub use decide::LinkRefusal;
+pub use edit::Edited;
 pub use intake::{ClientInfo, Received};
 
 /// What the author's replies are keyed by instead of an email address. It
 /// has no `@`, so no reader's (validated) address can hash to the same key:
 /// the author's replies never count in a reader's history or erasure.
 pub const AUTHOR_IDENTITY: &str = "moderato:blog-author";
+
+/// What a "deleted" placeholder is keyed by once its writer's address is
+/// gone: no reader's history, erasure or subscription ever finds it.
+pub const DELETED_IDENTITY: &str = "moderato:deleted";
 
 /// How comments that the spam rules accept are published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +68,8 @@ pub struct Settings {
     pub rules_dir: PathBuf,
     /// How long a decision link in an email stays valid.
     pub link_ttl: Duration,
+    /// How long a writer may edit or delete their comment; zero: never.
+    pub edit_window: Duration,
 }
 
 /// Why a moderation step did not happen.
@@ -86,6 +94,9 @@ pub enum Error {
     /// No such comment.
     #[error("no such comment")]
     NotFound,
+    /// The edit token is wrong, or its window closed (or editing is off).
+    #[error("this edit token is not valid or has expired")]
+    Forbidden,
     /// The store failed.
     #[error("the store failed")]
     Store(#[source] StoreError),
@@ -123,6 +134,7 @@ pub struct Moderator {
     privacy: Arc<Privacy>,
     sanitizer: Sanitizer,
     form_tokens: FormTokens,
+    edit_tokens: EditTokens,
     links: LinkSigner,
     /// The rules in force. Readers clone the inner `Arc` and drop the lock
     /// at once; a reload swaps it, so steps in flight finish with the rules
@@ -145,6 +157,7 @@ impl Moderator {
     ) -> Moderator {
         Moderator {
             form_tokens: privacy.form_tokens(),
+            edit_tokens: privacy.edit_tokens(),
             links: privacy.link_signer(settings.link_ttl),
             store,
             notifications,

@@ -13,8 +13,9 @@ use super::{Error, Moderator, fingerprint};
 use crate::domain::comment::{Comment, PageId};
 use crate::domain::input::{CommentText, EmailAddress};
 
-/// Fields of a stored comment that only make sense with this instance's key.
-const INSTANCE_FIELDS: [&str; 3] = ["email_sealed", "email_hash", "avatar"];
+/// Fields of a stored comment that only make sense with this instance's key
+/// (the edit grant is a keyed hash too, and short-lived).
+const INSTANCE_FIELDS: [&str; 4] = ["email_sealed", "email_hash", "avatar", "edit"];
 
 impl Moderator {
     /// The export line of `comment`, newline included.
@@ -75,12 +76,13 @@ impl Moderator {
             return Err("expected a JSON object".into());
         };
         let by_author = matches!(fields.get("by_author"), Some(Value::Bool(true)));
+        let deleted = matches!(fields.get("deleted"), Some(Value::Bool(true)));
         let email = match fields.remove("email") {
-            Some(Value::String(email)) => {
+            Some(Value::String(email)) if !deleted => {
                 Some(EmailAddress::parse(&email).map_err(|e| format!("email: {e}"))?)
             }
-            // The author's replies carry no email.
-            _ if by_author => None,
+            // The author's replies and "deleted" placeholders carry no email.
+            _ if by_author || deleted => None,
             _ => return Err("email: missing".into()),
         };
         for name in INSTANCE_FIELDS {
@@ -91,21 +93,31 @@ impl Moderator {
             _ => return Err("page: missing".into()),
         };
         let text = match fields.get("text") {
-            Some(Value::String(text)) => {
-                CommentText::parse(text).map_err(|e| format!("text: {e}"))?
-            }
+            // A placeholder keeps no text.
+            _ if deleted => String::new(),
+            Some(Value::String(text)) => CommentText::parse(text)
+                .map_err(|e| format!("text: {e}"))?
+                .into(),
             _ => return Err("text: missing".into()),
         };
-        let identity = self
-            .identity(email.as_ref().map(EmailAddress::as_str))
-            .map_err(|e| format!("email: {e}"))?;
+        let identity = if deleted {
+            let key = self.privacy.email_key(super::DELETED_IDENTITY);
+            super::Identity {
+                sealed: Vec::new(),
+                key,
+                avatar: String::new(),
+            }
+        } else {
+            self.identity(email.as_ref().map(EmailAddress::as_str))
+                .map_err(|e| format!("email: {e}"))?
+        };
         let instance: Map<String, Value> = [
             ("email_sealed", Value::String(hex::encode(identity.sealed))),
             ("email_hash", Value::String(identity.key.to_hex())),
             ("avatar", Value::String(identity.avatar)),
-            ("html", Value::String(self.sanitizer.clean(text.as_str()))),
+            ("html", Value::String(self.sanitizer.clean(&text))),
             ("page", Value::String(page.as_str().to_owned())),
-            ("text", Value::String(text.into())),
+            ("text", Value::String(text)),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

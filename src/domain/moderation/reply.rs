@@ -72,6 +72,9 @@ impl Moderator {
             updated_at: now,
             by_author: true,
             decisions: Vec::new(),
+            edit: None,
+            deleted: false,
+            notify: Default::default(),
         }
     }
 }

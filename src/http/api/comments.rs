@@ -12,7 +12,7 @@ use warp::{Filter, Reply};
 
 use super::body::{self, BodyKind};
 use crate::domain::moderation::ClientInfo;
-use crate::domain::{CommentId, FieldErrors, FieldValue, PageId, Status};
+use crate::domain::{CommentId, FieldErrors, FieldValue, PageId, Status, format_time};
 use crate::http::cache::Cached;
 use crate::http::views::PublicComment;
 use crate::http::{
@@ -125,13 +125,20 @@ async fn comments_create(
     }
 
     #[derive(Serialize)]
-    struct Created {
+    struct Created<'a> {
         id: CommentId,
         status: Status,
+        /// The writer's credential for `PUT`/`DELETE`, sent once.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        edit_token: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        editable_until: Option<String>,
     }
     let reply = warp::reply::json(&Created {
         id: comment.id,
         status: received.public_status,
+        edit_token: received.edit_token.as_deref(),
+        editable_until: comment.edit.as_ref().map(|grant| format_time(grant.until)),
     });
     let mut response = warp::reply::with_status(reply, StatusCode::CREATED).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {

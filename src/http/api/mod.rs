@@ -3,6 +3,7 @@
 
 mod body;
 mod comments;
+mod edit;
 mod embed;
 
 use warp::Filter;
@@ -27,6 +28,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let api = warp::path("api")
         .and(
             comments::routes(state.clone())
+                .or(edit::routes(state.clone()))
+                .unify()
                 .recover(super::error::handle_rejection)
                 .unify(),
         )
@@ -38,8 +41,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
 /// CORS for the public API: the configured origins, or any when none are.
 fn cors(allowed_origins: &[String]) -> warp::cors::Builder {
     let builder = warp::cors()
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers(["content-type"])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        // `authorization` carries a writer's edit token (never a cookie:
+        // credentials stay omitted).
+        .allow_headers(["content-type", "authorization"])
         .expose_headers(["retry-after", "location", "etag"])
         .max_age(86_400);
     if allowed_origins.is_empty() {
