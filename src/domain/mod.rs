@@ -20,6 +20,7 @@ pub mod privacy;
 pub mod public;
 pub mod rules;
 pub mod sanitize;
+pub mod thread;
 
 pub use comment::{
     Comment, CommentId, Decision, EditGrant, MAX_PAGE_CHARS, Notify, PageId, Status, StatusChange,

@@ -144,6 +144,7 @@ async fn every_route_is_counted_under_the_template_it_names() {
         ),
         ("GET", "/api/counts?page=/p/".into(), "/api/counts"),
         ("GET", "/api/form-token?page=/p/".into(), "/api/form-token"),
+        ("GET", "/feed.atom".into(), "/feed.atom"),
         ("GET", "/admin".into(), "/admin"),
         ("GET", "/admin/admin.js".into(), "/admin/admin.js"),
         ("GET", "/admin/admin.css".into(), "/admin/admin.css"),

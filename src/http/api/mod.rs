@@ -5,6 +5,7 @@ mod body;
 mod comments;
 mod edit;
 mod embed;
+mod feed;
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
@@ -35,7 +36,13 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         )
         .with(cors(&state.config.allowed_origins))
         .map(warp::Reply::into_response);
-    api.or(health).unify().or(embed::routes()).unify().boxed()
+    api.or(health)
+        .unify()
+        .or(embed::routes())
+        .unify()
+        .or(feed::routes(state))
+        .unify()
+        .boxed()
 }
 
 /// CORS for the public API: the configured origins, or any when none are.
