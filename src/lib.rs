@@ -11,6 +11,8 @@
 //!   ([`http::api`]) beside the admin API and page ([`http::admin`]).
 //! - [`store`]: the store shell, sled.
 //! - [`notify`]: the notification shell, mail and webhooks.
+//! - [`import`]: streaming readers of WordPress (WXR), Disqus and Isso
+//!   exports; [`export`]: a WXR writer for the way back.
 //! - [`config`], [`secrets`], [`telemetry`]: configuration, the secret
 //!   files of the data directory, logging.
 //! - [`startup`]: builds the core and the shells and runs the service;
@@ -21,7 +23,9 @@
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod export;
 pub mod http;
+pub mod import;
 pub mod notify;
 pub mod secrets;
 pub mod startup;

@@ -47,7 +47,7 @@ pub enum Error {
 pub struct Parts {
     /// The HTTP shell's state (which holds the core).
     pub state: AppState,
-    /// The notification queue, whose worker [`App::run_until`] starts.
+    /// Wakes the notification worker, which [`App::run_until`] starts.
     pub notifier: Notifier,
     /// The admin token, and whether this start generated it.
     pub admin_token: secrets::TokenFile,
@@ -66,7 +66,7 @@ pub fn build(config: Config) -> Result<Parts, Error> {
     let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
         .map_err(Error::Store)?;
     let privacy = Arc::new(Privacy::new(&master));
-    let notifier = Notifier::new(&config);
+    let notifier = Notifier::new();
     let moderator = Moderator::new(
         Arc::new(store),
         Arc::new(notifier.clone()) as Arc<dyn Notifications>,
@@ -157,7 +157,8 @@ impl App {
             })
         });
         let notifier = match self.parts.notifier.worker(
-            state.config.clone(),
+            &state.config,
+            state.store().clone(),
             state.moderator.privacy().clone(),
             state.moderator.links().clone(),
         ) {
@@ -180,8 +181,7 @@ impl App {
             pruner.abort();
         }
         if let Some(notifier) = notifier {
-            // Notifications still queued are dropped: the comments are stored
-            // and wait in the queue of the admin page.
+            // Jobs not sent yet stay in the outbox: the next start sends them.
             notifier.abort();
         }
         state.store().flush().await.map_err(Error::Store)?;

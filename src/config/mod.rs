@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::AuthorName;
 use crate::domain::moderation::Settings;
+use crate::domain::outbox::Notices;
 
 mod load;
 mod notifications;
@@ -108,7 +109,8 @@ pub struct Config {
     pub webhook_include_email: bool,
     /// Also notify when the rules file a comment as spam.
     pub notify_on_spam: bool,
-    /// Notifications waiting to be sent at most; beyond it they are dropped.
+    /// Notifications waiting in the outbox at most; beyond it new ones are
+    /// dropped (the comments are stored either way).
     pub notify_queue_capacity: u64,
     /// Hours a decision link in an email stays valid.
     pub link_ttl_hours: u64,
@@ -337,6 +339,12 @@ impl Config {
             rules_dir: self.rules_dir.clone(),
             link_ttl: self.link_ttl(),
             edit_window: self.edit_window(),
+            notices: Notices {
+                mail: !self.smtp_host.is_empty(),
+                webhook: !self.webhook_url.is_empty(),
+                on_spam: self.notify_on_spam,
+                capacity: self.notify_queue_capacity,
+            },
         }
     }
 

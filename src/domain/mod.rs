@@ -7,14 +7,19 @@
 //!   decisions and the audit trail; [`public`]: what readers may see of it.
 //! - [`input`]: a reader's submitted fields, validated into a [`NewComment`].
 //! - [`moderation`]: the steps (intake, decisions, replies, imports,
-//!   erasure) over the [`ports`] the shells implement.
-//! - [`rules`]: the spam rules engine.
+//!   erasure) over the [`ports`] the shells implement; [`outbox`]: the
+//!   notifications those steps cause, stored with them.
+//! - [`rules`]: the spam rules engine; [`learn`]: the learning filter
+//!   (hashed features, a count-based Robinson-Fisher model, prequential
+//!   replay), pure, not yet wired into the steps.
 //! - [`privacy`]: email encryption, keyed hashes and signed tokens.
 //! - [`sanitize`]: a comment's text turned into safe HTML.
 
 pub mod comment;
 pub mod input;
+pub mod learn;
 pub mod moderation;
+pub mod outbox;
 pub mod ports;
 pub mod privacy;
 pub mod public;

@@ -1,15 +1,16 @@
 //! What the core needs from the world outside it, as traits: a [`Store`]
-//! for comments and their indexes, and [`Notifications`] that tell the
-//! author a comment waits. The shells implement them (`crate::store` for
-//! sled, `crate::notify` for mail and webhooks); the core holds them as
-//! `Arc<dyn …>` and never learns which database or channel is behind them.
+//! for comments, their indexes and the outbox of notifications, and
+//! [`Notifications`], which wakes whoever sends them. The shells implement
+//! them (`crate::store` for sled, `crate::notify` for mail and webhooks);
+//! the core holds them as `Arc<dyn …>` and never learns which database or
+//! channel is behind them.
 
 use std::fmt;
 
 use async_trait::async_trait;
 
-use super::comment::History;
-use super::comment::{Comment, CommentId, Status, Via};
+use super::comment::{Comment, CommentId, History, Status, Via};
+use super::outbox::{JobId, QueuedJob, Scheduled};
 use super::privacy::EmailKey;
 
 /// Why a store operation failed. The first four are answers the core acts
@@ -124,26 +125,32 @@ pub struct StoreStats {
 
 /// The moderation queue and everything kept with it.
 ///
-/// Every write method is one transaction over the comment and all its
-/// index entries, and returns only once the change is durable, so a caller
-/// that acknowledges a write afterwards never lies (ARCHITECTURE.md,
-/// "Invariants"). `import` is the exception: it does not wait, and the
-/// caller calls [`Store::flush`] after the last one.
+/// Every write method is one transaction over the comment, all its index
+/// entries and the outbox jobs it is given, and returns only once the change
+/// is durable, so a caller that acknowledges a write afterwards never lies
+/// (ARCHITECTURE.md, "Invariants"). `import` is the exception: it does not
+/// wait, and the caller calls [`Store::flush`] after the last one.
 #[async_trait]
 pub trait Store: Send + Sync + fmt::Debug {
     /// Stores a new comment. When it has a parent, the parent is checked
     /// in the same transaction (it must be an approved comment of the same
     /// page); so is the duplicate check, so two identical posts racing
-    /// cannot both land.
+    /// cannot both land. `jobs` join the outbox in the same transaction.
     ///
     /// # Errors
     /// [`StoreError::InvalidParent`], [`StoreError::Duplicate`], or a fault.
-    async fn insert(&self, comment: &Comment, prints: &Fingerprints) -> Result<(), StoreError>;
+    async fn insert(
+        &self,
+        comment: &Comment,
+        prints: &Fingerprints,
+        jobs: &[Scheduled],
+    ) -> Result<(), StoreError>;
 
     /// Stores the author's reply under its parent and returns the parent as
     /// it is afterwards. A pending parent is approved in the same
     /// transaction (recorded with [`Via::Reply`]); a rejected or spam one is
     /// refused. `fingerprint` refuses the same reply twice under one parent.
+    /// `jobs` join the outbox in the same transaction.
     ///
     /// # Errors
     /// [`StoreError::ParentNotFound`], [`StoreError::ParentClosed`],
@@ -153,10 +160,12 @@ pub trait Store: Send + Sync + fmt::Debug {
         &self,
         reply: &Comment,
         fingerprint: [u8; 32],
+        jobs: &[Scheduled],
     ) -> Result<Comment, StoreError>;
 
     /// Moves a comment to `status`, recording `via` in its audit trail (a
-    /// no-op when it is there already). `None` for an unknown id.
+    /// no-op when it is there already). `jobs` join the outbox in the same
+    /// transaction, only when the status changed. `None` for an unknown id.
     ///
     /// # Errors
     /// A fault.
@@ -165,6 +174,7 @@ pub trait Store: Send + Sync + fmt::Debug {
         id: CommentId,
         status: Status,
         via: Via,
+        jobs: &[Scheduled],
     ) -> Result<Option<Transition>, StoreError>;
 
     /// Deletes a comment and its index entries. Whether it existed.
@@ -222,7 +232,8 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// dropped when it points to this comment; an edit stores the new
     /// fingerprints, refusing the new text with [`StoreError::Duplicate`]
     /// when the same commenter has it on this page in another comment.
-    /// Durable before it returns.
+    /// `jobs` join the outbox in the same transaction. Durable before it
+    /// returns.
     ///
     /// # Errors
     /// [`StoreError::Conflict`], [`StoreError::Duplicate`], or a fault.
@@ -231,6 +242,7 @@ pub trait Store: Send + Sync + fmt::Debug {
         before: &Comment,
         old_print: [u8; 32],
         change: Rewrite<'_>,
+        jobs: &[Scheduled],
     ) -> Result<(), StoreError>;
 
     /// Whether any comment (any status) of `page` replies to `id`.
@@ -302,21 +314,56 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Figures for `/metrics`.
     fn stats(&self) -> StoreStats;
+
+    // The outbox (domain::outbox): jobs are written by the write methods
+    // above; the notification worker claims, completes and reschedules them.
+
+    /// Claims up to `limit` jobs due at `now` (ms since the epoch) that no
+    /// one holds, each for `lease_ms`: until the lease ends no other claim
+    /// returns them. Oldest due first.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn claim_jobs(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<QueuedJob>, StoreError>;
+
+    /// Removes a job that was sent, or that will never be.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn complete_job(&self, id: JobId) -> Result<(), StoreError>;
+
+    /// Gives a claimed job back, due again at `at`, with `attempts` made.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn reschedule_job(&self, id: JobId, at: i64, attempts: u32) -> Result<(), StoreError>;
+
+    /// Jobs in the outbox now (claimed or not).
+    ///
+    /// # Errors
+    /// A fault.
+    async fn pending_jobs(&self) -> Result<u64, StoreError>;
 }
 
-/// Tells the author that a comment was stored (mail, webhook). Never waits:
-/// the reader's answer does not depend on it.
+/// Wakes the notification worker: jobs were just written to the outbox.
+/// Never waits; a worker that misses a wake-up still finds the jobs on its
+/// next poll (another replica's jobs are only ever found that way).
 pub trait Notifications: Send + Sync + fmt::Debug {
-    /// A comment was stored; the implementation decides whether its status
-    /// calls for a notification.
-    fn comment_stored(&self, comment: &Comment);
+    /// Jobs are due.
+    fn jobs_queued(&self);
 }
 
-/// Notifications that go nowhere: for tools that store comments without a
-/// running service (imports from the command line, benchmarks).
+/// Nobody to wake: for tools that store comments without a running service
+/// (imports from the command line, benchmarks); their jobs wait in the
+/// outbox for the service.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoNotifications;
 
 impl Notifications for NoNotifications {
-    fn comment_stored(&self, _comment: &Comment) {}
+    fn jobs_queued(&self) {}
 }

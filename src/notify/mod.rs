@@ -1,24 +1,29 @@
-//! Telling the author that a comment waits: an email with signed decision
-//! links ([`mail`], [`links`]) and a signed webhook ([`webhook`]).
+//! The notification shell: it sends what the core's outbox holds
+//! (`domain::outbox`): an email with signed decision links ([`mail`]) and a
+//! signed webhook ([`webhook`]).
 //!
-//! The reader's request never waits for either: [`Notifier::comment_stored`]
-//! puts the comment on a bounded queue with `try_send` (a full queue drops
-//! the notification with a warning), and a [`Worker`] delivers in the
-//! background, retrying transient failures with exponential backoff. Tests
-//! drive the worker one notification at a time with [`Worker::process_one`].
+//! The reader's request never waits for either: the core writes the jobs in
+//! the transaction that stores the comment and wakes the [`Worker`] through
+//! the [`Notifier`]. The worker claims due jobs with a lease, sends each,
+//! and completes it, or reschedules it with exponential backoff after a
+//! transient failure. Jobs survive restarts and crashes (delivery is at
+//! least once); a job whose comment is gone is completed without sending.
+//! Tests drive the worker with [`Worker::deliver_due`] on a clock of their
+//! own.
 
 pub mod mail;
 pub mod webhook;
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use crate::config::Config;
-use crate::domain::ports::Notifications;
+use crate::domain::now_millis;
+use crate::domain::outbox::{Job, QueuedJob};
+use crate::domain::ports::{Notifications, Store, StoreError};
 use crate::domain::privacy::{LinkSigner, Privacy};
-use crate::domain::{Comment, Status};
 
 /// Why the notification worker could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -58,197 +63,242 @@ pub struct Failure {
     pub transient: bool,
 }
 
-/// What became of one notification, per channel; `None` when the channel
-/// is off.
+/// How long a claimed job is held before another claim may take it: longer
+/// than any one delivery may take (30 s for SMTP, 10 s for the webhook).
+const LEASE: Duration = Duration::from_secs(120);
+
+/// How often the worker looks for due jobs when nobody woke it: the jobs of
+/// a retry, and jobs written by another process.
+const POLL: Duration = Duration::from_secs(1);
+
+/// Jobs claimed at once.
+const BATCH: usize = 32;
+
+/// The waking side, held by the core; cheap to clone.
 #[derive(Debug, Clone, Default)]
-pub struct Delivery {
-    /// The email: `Ok(attempts)` or the last error.
-    pub email: Option<Result<u32, String>>,
-    /// The webhook: `Ok(attempts)` or the last error.
-    pub webhook: Option<Result<u32, String>>,
+pub struct Notifier {
+    wake: Arc<Notify>,
 }
 
-/// The sending side, held in the shared state; cheap to clone.
-#[derive(Debug, Clone)]
-pub struct Notifier {
-    tx: Option<mpsc::Sender<Comment>>,
-    rx: Arc<Mutex<Option<mpsc::Receiver<Comment>>>>,
-    on_spam: bool,
+impl Notifications for Notifier {
+    fn jobs_queued(&self) {
+        self.wake.notify_one();
+    }
 }
 
 impl Notifier {
-    /// A queue when email or webhook is configured; a no-op otherwise.
-    pub fn new(config: &Config) -> Notifier {
-        let enabled = !config.smtp_host.is_empty() || !config.webhook_url.is_empty();
-        let (tx, rx) = if enabled {
-            let capacity = usize::try_from(config.notify_queue_capacity)
-                .unwrap_or(usize::MAX)
-                .clamp(1, 1 << 20);
-            let (tx, rx) = mpsc::channel(capacity);
-            (Some(tx), Some(rx))
-        } else {
-            (None, None)
-        };
-        Notifier {
-            tx,
-            rx: Arc::new(Mutex::new(rx)),
-            on_spam: config.notify_on_spam,
-        }
+    /// A waker for a worker not yet built.
+    pub fn new() -> Notifier {
+        Notifier::default()
     }
 
-    /// The worker that drains the queue; `Some` once, and only when a
-    /// channel is configured.
+    /// The worker that sends the outbox's jobs, when email or a webhook is
+    /// set up (`None` otherwise: jobs are then never written). `links` signs
+    /// the decision links of the mails: the core's signer, so the links the
+    /// mails carry are the ones the core accepts.
     ///
     /// # Errors
     /// [`Error`] when the SMTP transport or the HTTP client cannot be built.
-    /// `links` signs the decision links of the mails: the core's signer,
-    /// so the links the mails carry are the ones the core accepts.
     pub fn worker(
         &self,
-        config: Arc<Config>,
+        config: &Config,
+        store: Arc<dyn Store>,
         privacy: Arc<Privacy>,
         links: LinkSigner,
     ) -> Result<Option<Worker>, Error> {
-        let Some(rx) = self
-            .rx
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        else {
+        if config.smtp_host.is_empty() && config.webhook_url.is_empty() {
             return Ok(None);
-        };
+        }
         let mail = if config.smtp_host.is_empty() {
             None
         } else {
-            Some(mail::Mailer::new(&config, &privacy, links)?)
+            Some(mail::Mailer::new(config, &privacy, links)?)
         };
         let webhook = if config.webhook_url.is_empty() {
             None
         } else {
-            Some(webhook::Webhook::new(&config, privacy.clone())?)
+            Some(webhook::Webhook::new(config, privacy)?)
         };
         Ok(Some(Worker {
-            rx,
+            store,
             mail,
             webhook,
+            wake: self.wake.clone(),
             retry: Retry::default(),
         }))
     }
 }
 
-impl Notifications for Notifier {
-    /// Queues a notification for a comment just stored, if its status calls
-    /// for one (pending; spam too when configured). Never waits: when the
-    /// queue is full the notification is dropped and a warning logged.
-    fn comment_stored(&self, comment: &Comment) {
-        let Some(tx) = &self.tx else { return };
-        let wanted = match comment.status {
-            Status::Pending => true,
-            Status::Spam => self.on_spam,
-            Status::Approved | Status::Rejected => false,
-        };
-        if !wanted {
-            return;
-        }
-        match tx.try_send(comment.clone()) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(comment_id = %comment.id, "notification queue full; notification dropped");
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                tracing::warn!(comment_id = %comment.id, "notification worker stopped; notification dropped");
-            }
-        }
-    }
+/// What became of one job on one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Sent.
+    Sent {
+        /// Attempts in all (1 = the first).
+        attempts: u32,
+    },
+    /// Failed; due again after the backoff.
+    Retrying {
+        /// Attempts so far.
+        attempts: u32,
+        /// What went wrong (never the payload).
+        error: String,
+    },
+    /// Failed for good, or on the last attempt; completed unsent.
+    Failed {
+        /// Attempts in all.
+        attempts: u32,
+        /// What went wrong.
+        error: String,
+    },
+    /// Nothing to send any more: the comment is gone (or, for a mail,
+    /// decided meanwhile), the channel is off, or the job is of a kind this
+    /// version does not know.
+    Skipped,
 }
 
-/// The receiving side: delivers queued notifications.
+/// One job the worker handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The job.
+    pub job: Job,
+    /// What became of it.
+    pub outcome: Outcome,
+}
+
+/// Sends the jobs of the outbox.
 #[derive(Debug)]
 pub struct Worker {
-    rx: mpsc::Receiver<Comment>,
+    store: Arc<dyn Store>,
     mail: Option<mail::Mailer>,
     webhook: Option<webhook::Webhook>,
+    wake: Arc<Notify>,
     /// The retry policy (tests shorten it).
     pub retry: Retry,
 }
 
 impl Worker {
-    /// Delivers notifications until the queue closes.
-    pub async fn run(mut self) {
-        while self.process_one().await.is_some() {}
-    }
-
-    /// Waits for the next notification and delivers it, with retries, on
-    /// every configured channel at once. `None` once the queue is closed.
-    pub async fn process_one(&mut self) -> Option<Delivery> {
-        let comment = self.rx.recv().await?;
-        Some(self.deliver(&comment).await)
-    }
-
-    /// Like [`Worker::process_one`], but `None` at once when nothing is queued.
-    pub async fn try_process_one(&mut self) -> Option<Delivery> {
-        let comment = self.rx.try_recv().ok()?;
-        Some(self.deliver(&comment).await)
-    }
-
-    async fn deliver(&self, comment: &Comment) -> Delivery {
-        let retry = self.retry;
-        let email = async {
-            match &self.mail {
-                Some(mail) => {
-                    Some(with_retries(retry, "email", comment, || mail.send(comment)).await)
-                }
-                None => None,
+    /// Sends due jobs until the task is aborted: when woken by the core, and
+    /// on a short poll for retries and other processes' jobs.
+    pub async fn run(self) {
+        loop {
+            if let Err(e) = self.deliver_due(now_millis()).await {
+                tracing::error!(error = %e, "cannot read the notification outbox");
             }
-        };
-        let webhook = async {
-            match &self.webhook {
-                Some(hook) => {
-                    Some(with_retries(retry, "webhook", comment, || hook.send(comment)).await)
-                }
-                None => None,
-            }
-        };
-        let (email, webhook) = tokio::join!(email, webhook);
-        Delivery { email, webhook }
-    }
-}
-
-async fn with_retries<F, Fut>(
-    retry: Retry,
-    channel: &'static str,
-    comment: &Comment,
-    mut attempt: F,
-) -> Result<u32, String>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), Failure>>,
-{
-    let mut delay = retry.first_delay;
-    let attempts = retry.attempts.max(1);
-    for n in 1..=attempts {
-        match attempt().await {
-            Ok(()) => {
-                tracing::info!(comment_id = %comment.id, channel, attempts = n, "notification sent");
-                return Ok(n);
-            }
-            Err(failure) if failure.transient && n < attempts => {
-                tracing::warn!(
-                    comment_id = %comment.id, channel, attempt = n, error = %failure.message,
-                    retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                    "notification failed; retrying"
-                );
-                tokio::time::sleep(delay).await;
-                delay = delay.saturating_mul(2);
-            }
-            Err(failure) => {
-                tracing::error!(
-                    comment_id = %comment.id, channel, attempts = n, error = %failure.message,
-                    "notification not delivered"
-                );
-                return Err(failure.message);
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
             }
         }
     }
-    Err("no attempt made".into())
+
+    /// Claims every job due at `now` (ms since the epoch), sends each on
+    /// its channel, and completes or reschedules it. Returns what it did,
+    /// in the order of the jobs.
+    ///
+    /// # Errors
+    /// When the outbox cannot be read or updated.
+    pub async fn deliver_due(&self, now: i64) -> Result<Vec<Delivery>, StoreError> {
+        let lease = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
+        let mut done = Vec::new();
+        loop {
+            let jobs = self.store.claim_jobs(now, lease, BATCH).await?;
+            if jobs.is_empty() {
+                return Ok(done);
+            }
+            for queued in jobs {
+                let outcome = self.attempt(&queued).await;
+                self.settle(&queued, &outcome, now).await?;
+                done.push(Delivery {
+                    job: queued.job,
+                    outcome,
+                });
+            }
+        }
+    }
+
+    /// One attempt at one job.
+    async fn attempt(&self, queued: &QueuedJob) -> Outcome {
+        let attempts = queued.attempts + 1;
+        let (id, status) = match &queued.job {
+            Job::AuthorMail { comment, status } | Job::Webhook { comment, status } => {
+                (*comment, *status)
+            }
+            Job::Unknown => return Outcome::Skipped,
+        };
+        let comment = match self.store.get(id).await {
+            Ok(Some(comment)) => comment,
+            Ok(None) => return Outcome::Skipped,
+            Err(e) => {
+                return Outcome::Retrying {
+                    attempts,
+                    error: format!("cannot read the comment: {e}"),
+                };
+            }
+        };
+        let sent = match (&queued.job, &self.mail, &self.webhook) {
+            // A comment the author decided meanwhile needs no mail.
+            (Job::AuthorMail { .. }, Some(mail), _) if comment.status == status => {
+                mail.send(&comment).await
+            }
+            (Job::Webhook { .. }, _, Some(hook)) => hook.send(&comment, status).await,
+            _ => return Outcome::Skipped,
+        };
+        match sent {
+            Ok(()) => Outcome::Sent { attempts },
+            Err(failure) if failure.transient && attempts < self.retry.attempts.max(1) => {
+                Outcome::Retrying {
+                    attempts,
+                    error: failure.message,
+                }
+            }
+            Err(failure) => Outcome::Failed {
+                attempts,
+                error: failure.message,
+            },
+        }
+    }
+
+    /// Completes or reschedules a job after an attempt, and logs it.
+    async fn settle(
+        &self,
+        queued: &QueuedJob,
+        outcome: &Outcome,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let channel = match queued.job {
+            Job::AuthorMail { .. } => "email",
+            Job::Webhook { .. } => "webhook",
+            Job::Unknown => "unknown",
+        };
+        match outcome {
+            Outcome::Retrying { attempts, error } => {
+                let delay = self
+                    .retry
+                    .first_delay
+                    .saturating_mul(2u32.saturating_pow(attempts.saturating_sub(1)));
+                let at = now.saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+                tracing::warn!(
+                    job = %queued.id, channel, attempt = attempts, error = %error,
+                    retry_in_ms = at - now, "notification failed; retrying"
+                );
+                self.store.reschedule_job(queued.id, at, *attempts).await
+            }
+            Outcome::Sent { attempts } => {
+                tracing::info!(job = %queued.id, channel, attempts, "notification sent");
+                self.store.complete_job(queued.id).await
+            }
+            Outcome::Failed { attempts, error } => {
+                tracing::error!(
+                    job = %queued.id, channel, attempts, error = %error,
+                    "notification not delivered"
+                );
+                self.store.complete_job(queued.id).await
+            }
+            Outcome::Skipped => {
+                tracing::debug!(job = %queued.id, channel, "notification no longer needed");
+                self.store.complete_job(queued.id).await
+            }
+        }
+    }
 }

@@ -94,10 +94,10 @@ impl Webhook {
         })
     }
 
-    /// The payload for `comment`.
-    pub fn payload(&self, comment: &Comment) -> Payload {
+    /// The payload for `comment`, as the event of its reaching `status`.
+    pub fn payload(&self, comment: &Comment, status: Status) -> Payload {
         Payload {
-            event: format!("comment.{}", comment.status),
+            event: format!("comment.{status}"),
             comment: PayloadComment {
                 public: PublicComment::from(comment),
                 page: comment.page.clone(),
@@ -118,8 +118,8 @@ impl Webhook {
     ///
     /// # Errors
     /// A [`Failure`] with the status or the transport error.
-    pub async fn send(&self, comment: &Comment) -> Result<(), Failure> {
-        let payload = self.payload(comment);
+    pub async fn send(&self, comment: &Comment, status: Status) -> Result<(), Failure> {
+        let payload = self.payload(comment, status);
         let body = serde_json::to_vec(&payload).map_err(|e| Failure {
             message: e.to_string(),
             transient: false,

@@ -363,11 +363,16 @@ mod tests {
                 commenter_text: print_of(&c),
                 text: [i; 32],
             };
-            store.insert(&c, &prints).await.expect("insert");
+            store.insert(&c, &prints, &[]).await.expect("insert");
             comments.push(c);
         }
         store
-            .set_status(comments[0].id, Status::Approved, crate::store::Via::Admin)
+            .set_status(
+                comments[0].id,
+                Status::Approved,
+                crate::store::Via::Admin,
+                &[],
+            )
             .await
             .expect("approve");
         (store, comments)

@@ -23,6 +23,9 @@ pub const TEXT_SEEN: &str = "text_seen";
 /// MAC of a used decision link -> when it was used (ms, big-endian): a
 /// link works once.
 pub const USED_LINKS: &str = "used_links";
+/// job id (16 bytes, a ULID) -> JSON job record (due time, attempts,
+/// lease): the notification outbox, see [`super::outbox`].
+pub const OUTBOX: &str = "outbox";
 
 /// One byte per status, used inside index keys.
 pub fn status_tag(status: Status) -> u8 {

@@ -13,6 +13,7 @@ pub mod commit;
 mod data;
 mod generations;
 mod keys;
+mod outbox;
 mod port;
 mod read;
 mod reply;
@@ -25,6 +26,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, abort};
 
 use crate::domain::comment::History;
+use crate::domain::outbox::Scheduled;
 use crate::domain::ports::{Fingerprints, StoreError as Error, Transition};
 use crate::domain::{Comment, CommentId, Status, Via, now_millis};
 
@@ -57,6 +59,10 @@ pub struct SledStore {
     generations: Arc<generations::PageGenerations>,
     /// Decision links used once (see [`keys::USED_LINKS`]).
     used_links: sled::Tree,
+    /// Jobs of the notification outbox (see [`outbox`]).
+    outbox: sled::Tree,
+    /// Jobs in the outbox, counted at open, then kept up to date.
+    jobs: Arc<AtomicU64>,
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<Error>>;
@@ -91,12 +97,15 @@ impl SledStore {
             fingerprints: db.open_tree(keys::FINGERPRINTS)?,
             text_seen: db.open_tree(keys::TEXT_SEEN)?,
             used_links: db.open_tree(keys::USED_LINKS)?,
+            outbox: db.open_tree(keys::OUTBOX)?,
+            jobs: Arc::default(),
             commit: commit::GroupCommit::new(db.clone()),
             db,
             counts: Arc::new(Default::default()),
             generations: Arc::default(),
         };
         store.recount();
+        store.clear_leases()?;
         Ok(store)
     }
 
@@ -109,6 +118,7 @@ impl SledStore {
                 .count();
             self.counts[status.index()].store(n as u64, Ordering::Relaxed);
         }
+        self.jobs.store(self.outbox.len() as u64, Ordering::Relaxed);
     }
 
     /// Marks `page` changed when a comment entered or left its public
@@ -146,10 +156,16 @@ impl SledStore {
     /// comment has a parent, the parent is checked inside the same
     /// transaction, so it cannot be rejected or deleted in between; so is
     /// the duplicate check, so two identical posts racing cannot both land.
+    /// `jobs` join the outbox in the same transaction.
     ///
     /// # Errors
     /// [`Error::InvalidParent`], [`Error::Duplicate`], or a database error.
-    pub async fn insert(&self, comment: &Comment, prints: &Fingerprints) -> Result<(), Error> {
+    pub async fn insert(
+        &self,
+        comment: &Comment,
+        prints: &Fingerprints,
+        jobs: &[Scheduled],
+    ) -> Result<(), Error> {
         let value = encode(comment)?;
         let id = comment.id.to_bytes();
         (
@@ -159,9 +175,10 @@ impl SledStore {
             &self.by_email,
             &self.fingerprints,
             &self.text_seen,
+            &self.outbox,
         )
             .transaction(
-                |(comments, by_status, by_page, by_email, fingerprints, text_seen)| {
+                |(comments, by_status, by_page, by_email, fingerprints, text_seen, outbox)| {
                     if let Some(earlier) = fingerprints.get(prints.commenter_text)? {
                         // A deleted comment leaves its fingerprint behind; it no
                         // longer counts.
@@ -184,10 +201,12 @@ impl SledStore {
                     index_insert(by_status, by_page, by_email, comment)?;
                     fingerprints.insert(&prints.commenter_text, &id)?;
                     text_seen.insert(&prints.text, &comment.created_at.to_be_bytes())?;
+                    outbox::enqueue(outbox, jobs)?;
                     Ok(())
                 },
             )
             .map_err(flatten)?;
+        self.jobs_added(jobs.len());
         self.adjust_count(comment.status, 1);
         self.public_change(&comment.page, None, Some(comment.status));
         self.flush().await
@@ -219,7 +238,8 @@ impl SledStore {
     /// Moves a comment to `status` (a no-op when it is there already),
     /// records the change with `via` in its audit trail, then flushes.
     /// Returns the comment as stored and its status before, or `None` for an
-    /// unknown id.
+    /// unknown id. `jobs` join the outbox in the same transaction when the
+    /// status changed.
     ///
     /// # Errors
     /// A database or decoding error.
@@ -228,6 +248,7 @@ impl SledStore {
         id: CommentId,
         status: Status,
         via: Via,
+        jobs: &[Scheduled],
     ) -> Result<Option<Transition>, Error> {
         let now = now_millis();
         let outcome = (
@@ -235,8 +256,9 @@ impl SledStore {
             &self.by_status,
             &self.by_page,
             &self.by_email,
+            &self.outbox,
         )
-            .transaction(|(comments, by_status, by_page, by_email)| {
+            .transaction(|(comments, by_status, by_page, by_email, outbox)| {
                 let Some(bytes) = comments.get(id.to_bytes())? else {
                     return Ok(None);
                 };
@@ -252,6 +274,7 @@ impl SledStore {
                     encode(&comment).map_err(ConflictableTransactionError::Abort)?,
                 )?;
                 index_insert(by_status, by_page, by_email, &comment)?;
+                outbox::enqueue(outbox, jobs)?;
                 Ok(Some((comment, from)))
             })
             .map_err(flatten)?;
@@ -259,6 +282,7 @@ impl SledStore {
             return Ok(None);
         };
         if from != status {
+            self.jobs_added(jobs.len());
             self.adjust_count(from, -1);
             self.adjust_count(status, 1);
             self.public_change(&comment.page, Some(from), Some(status));

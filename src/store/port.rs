@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use super::SledStore;
 use crate::domain::comment::History;
+use crate::domain::outbox::{JobId, QueuedJob, Scheduled};
 use crate::domain::ports::{
     Fingerprinter, Fingerprints, ListQuery, Listing, Rewrite, Store, StoreError, StoreStats,
     Transition,
@@ -16,16 +17,22 @@ use crate::domain::{Comment, CommentId, Status, Via};
 
 #[async_trait]
 impl Store for SledStore {
-    async fn insert(&self, comment: &Comment, prints: &Fingerprints) -> Result<(), StoreError> {
-        SledStore::insert(self, comment, prints).await
+    async fn insert(
+        &self,
+        comment: &Comment,
+        prints: &Fingerprints,
+        jobs: &[Scheduled],
+    ) -> Result<(), StoreError> {
+        SledStore::insert(self, comment, prints, jobs).await
     }
 
     async fn insert_reply(
         &self,
         reply: &Comment,
         fingerprint: [u8; 32],
+        jobs: &[Scheduled],
     ) -> Result<Comment, StoreError> {
-        SledStore::insert_reply(self, reply, fingerprint).await
+        SledStore::insert_reply(self, reply, fingerprint, jobs).await
     }
 
     async fn set_status(
@@ -33,8 +40,9 @@ impl Store for SledStore {
         id: CommentId,
         status: Status,
         via: Via,
+        jobs: &[Scheduled],
     ) -> Result<Option<Transition>, StoreError> {
-        SledStore::set_status(self, id, status, via).await
+        SledStore::set_status(self, id, status, via, jobs).await
     }
 
     async fn delete(&self, id: CommentId) -> Result<bool, StoreError> {
@@ -70,8 +78,9 @@ impl Store for SledStore {
         before: &Comment,
         old_print: [u8; 32],
         change: Rewrite<'_>,
+        jobs: &[Scheduled],
     ) -> Result<(), StoreError> {
-        SledStore::rewrite(self, before, old_print, change).await
+        SledStore::rewrite(self, before, old_print, change, jobs).await
     }
 
     async fn has_replies(&self, page: &str, id: CommentId) -> Result<bool, StoreError> {
@@ -120,6 +129,27 @@ impl Store for SledStore {
 
     fn page_generation(&self, page: &str) -> u64 {
         SledStore::page_generation(self, page)
+    }
+
+    async fn claim_jobs(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<QueuedJob>, StoreError> {
+        SledStore::claim_jobs(self, now, lease_ms, limit)
+    }
+
+    async fn complete_job(&self, id: JobId) -> Result<(), StoreError> {
+        SledStore::complete_job(self, id)
+    }
+
+    async fn reschedule_job(&self, id: JobId, at: i64, attempts: u32) -> Result<(), StoreError> {
+        SledStore::reschedule_job(self, id, at, attempts)
+    }
+
+    async fn pending_jobs(&self) -> Result<u64, StoreError> {
+        Ok(SledStore::pending_jobs(self))
     }
 
     fn stats(&self) -> StoreStats {

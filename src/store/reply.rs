@@ -4,8 +4,11 @@
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, abort};
 
-use super::{Comment, Error, SledStore, Via, decode, encode, flatten, index_insert, index_remove};
+use super::{
+    Comment, Error, SledStore, Via, decode, encode, flatten, index_insert, index_remove, outbox,
+};
 use crate::domain::Status;
+use crate::domain::outbox::Scheduled;
 
 impl SledStore {
     /// Stores the author's `reply` (approved, with `parent` set) and
@@ -26,6 +29,7 @@ impl SledStore {
         &self,
         reply: &Comment,
         fingerprint: [u8; 32],
+        jobs: &[Scheduled],
     ) -> Result<Comment, Error> {
         let parent_id = reply.parent.ok_or(Error::ParentNotFound)?;
         let value = encode(reply)?;
@@ -36,42 +40,47 @@ impl SledStore {
             &self.by_page,
             &self.by_email,
             &self.fingerprints,
+            &self.outbox,
         )
-            .transaction(|(comments, by_status, by_page, by_email, fingerprints)| {
-                if let Some(earlier) = fingerprints.get(fingerprint)?
-                    && comments.get(&earlier)?.is_some()
-                {
-                    return abort(Error::Duplicate);
-                }
-                let Some(bytes) = comments.get(parent_id.to_bytes())? else {
-                    return abort(Error::ParentNotFound);
-                };
-                let mut parent = decode(&bytes).map_err(ConflictableTransactionError::Abort)?;
-                if parent.page != reply.page {
-                    return abort(Error::InvalidParent);
-                }
-                let from = parent.status;
-                match from {
-                    Status::Approved => {}
-                    Status::Pending => {
-                        index_remove(by_status, by_page, by_email, &parent)?;
-                        parent.record(Status::Approved, reply.created_at, Via::Reply);
-                        comments.insert(
-                            &parent_id.to_bytes(),
-                            encode(&parent).map_err(ConflictableTransactionError::Abort)?,
-                        )?;
-                        index_insert(by_status, by_page, by_email, &parent)?;
+            .transaction(
+                |(comments, by_status, by_page, by_email, fingerprints, outbox)| {
+                    if let Some(earlier) = fingerprints.get(fingerprint)?
+                        && comments.get(&earlier)?.is_some()
+                    {
+                        return abort(Error::Duplicate);
                     }
-                    Status::Rejected | Status::Spam => {
-                        return abort(Error::ParentClosed(from));
+                    let Some(bytes) = comments.get(parent_id.to_bytes())? else {
+                        return abort(Error::ParentNotFound);
+                    };
+                    let mut parent = decode(&bytes).map_err(ConflictableTransactionError::Abort)?;
+                    if parent.page != reply.page {
+                        return abort(Error::InvalidParent);
                     }
-                }
-                comments.insert(&id, value.as_slice())?;
-                index_insert(by_status, by_page, by_email, reply)?;
-                fingerprints.insert(&fingerprint, &id)?;
-                Ok((parent, from))
-            })
+                    let from = parent.status;
+                    match from {
+                        Status::Approved => {}
+                        Status::Pending => {
+                            index_remove(by_status, by_page, by_email, &parent)?;
+                            parent.record(Status::Approved, reply.created_at, Via::Reply);
+                            comments.insert(
+                                &parent_id.to_bytes(),
+                                encode(&parent).map_err(ConflictableTransactionError::Abort)?,
+                            )?;
+                            index_insert(by_status, by_page, by_email, &parent)?;
+                        }
+                        Status::Rejected | Status::Spam => {
+                            return abort(Error::ParentClosed(from));
+                        }
+                    }
+                    comments.insert(&id, value.as_slice())?;
+                    index_insert(by_status, by_page, by_email, reply)?;
+                    fingerprints.insert(&fingerprint, &id)?;
+                    outbox::enqueue(outbox, jobs)?;
+                    Ok((parent, from))
+                },
+            )
             .map_err(flatten)?;
+        self.jobs_added(jobs.len());
         if from != Status::Approved {
             self.adjust_count(from, -1);
             self.adjust_count(Status::Approved, 1);

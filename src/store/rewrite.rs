@@ -8,9 +8,10 @@ use sled::transaction::{ConflictableTransactionError, abort};
 
 use super::{
     Comment, Error, SledStore, decode, encode, flatten, index_insert, index_remove, keys,
-    now_millis,
+    now_millis, outbox,
 };
 use crate::domain::CommentId;
+use crate::domain::outbox::Scheduled;
 use crate::domain::ports::Rewrite;
 
 impl SledStore {
@@ -25,6 +26,7 @@ impl SledStore {
         before: &Comment,
         old_print: [u8; 32],
         change: Rewrite<'_>,
+        jobs: &[Scheduled],
     ) -> Result<(), Error> {
         let id = before.id.to_bytes();
         let after = match change {
@@ -47,9 +49,10 @@ impl SledStore {
             &self.by_email,
             &self.fingerprints,
             &self.text_seen,
+            &self.outbox,
         )
             .transaction(
-                |(comments, by_status, by_page, by_email, fingerprints, text_seen)| {
+                |(comments, by_status, by_page, by_email, fingerprints, text_seen, outbox)| {
                     let Some(bytes) = comments.get(id)? else {
                         return abort(Error::Conflict);
                     };
@@ -84,10 +87,12 @@ impl SledStore {
                         fingerprints.insert(&prints.commenter_text, &id)?;
                         text_seen.insert(&prints.text, &seen_at.to_be_bytes())?;
                     }
+                    outbox::enqueue(outbox, jobs)?;
                     Ok(())
                 },
             )
             .map_err(flatten)?;
+        self.jobs_added(jobs.len());
         let new_status = after.as_ref().map(|(after, _)| after.status);
         self.adjust_count(before.status, -1);
         if let Some(status) = new_status {

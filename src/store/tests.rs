@@ -57,6 +57,7 @@ impl SledStore {
                 commenter_text: print,
                 text: print,
             },
+            &[],
         )
         .await
     }
@@ -124,7 +125,7 @@ async fn status_changes_move_index_entries() {
     assert_consistent(&store);
 
     let approved = store
-        .set_status(c.id, Status::Approved, Via::Admin)
+        .set_status(c.id, Status::Approved, Via::Admin, &[])
         .await
         .expect("approve")
         .expect("known");
@@ -136,14 +137,14 @@ async fn status_changes_move_index_entries() {
 
     // Idempotent.
     store
-        .set_status(c.id, Status::Approved, Via::Admin)
+        .set_status(c.id, Status::Approved, Via::Admin, &[])
         .await
         .expect("again")
         .expect("known");
     assert_consistent(&store);
 
     store
-        .set_status(c.id, Status::Spam, Via::Admin)
+        .set_status(c.id, Status::Spam, Via::Admin, &[])
         .await
         .expect("spam")
         .expect("known");
@@ -162,7 +163,7 @@ async fn unknown_ids_are_none_not_errors() {
     let id = CommentId(ulid::Ulid::from_parts(9, 9));
     assert!(
         store
-            .set_status(id, Status::Approved, Via::Admin)
+            .set_status(id, Status::Approved, Via::Admin, &[])
             .await
             .expect("set")
             .is_none()
@@ -184,7 +185,7 @@ async fn a_parent_must_be_approved_and_on_the_same_page() {
     );
 
     store
-        .set_status(parent.id, Status::Approved, Via::Admin)
+        .set_status(parent.id, Status::Approved, Via::Admin, &[])
         .await
         .expect("approve");
     let mut elsewhere = comment("/b", 3, 2);
@@ -251,11 +252,11 @@ async fn history_counts_approved_and_spam_by_commenter() {
         store.insert_unique(c).await.expect("insert");
     }
     store
-        .set_status(a.id, Status::Approved, Via::Admin)
+        .set_status(a.id, Status::Approved, Via::Admin, &[])
         .await
         .expect("approve");
     store
-        .set_status(b.id, Status::Spam, Via::Admin)
+        .set_status(b.id, Status::Spam, Via::Admin, &[])
         .await
         .expect("spam");
     assert_eq!(
@@ -293,11 +294,11 @@ async fn the_same_commenter_text_and_page_is_refused_until_deleted() {
         text: [2; 32],
     };
     let first = comment("/a", 1, 1);
-    store.insert(&first, &prints).await.expect("first");
+    store.insert(&first, &prints, &[]).await.expect("first");
     assert_eq!(store.text_last_seen(&[2; 32]).expect("seen"), Some(1));
     let again = comment("/a", 2, 1);
     assert!(matches!(
-        store.insert(&again, &prints).await,
+        store.insert(&again, &prints, &[]).await,
         Err(Error::Duplicate)
     ));
     assert!(
@@ -308,7 +309,7 @@ async fn the_same_commenter_text_and_page_is_refused_until_deleted() {
 
     store.delete(first.id).await.expect("delete");
     store
-        .insert(&again, &prints)
+        .insert(&again, &prints, &[])
         .await
         .expect("allowed once the first is gone");
     assert_consistent(&store);
@@ -341,7 +342,7 @@ async fn status_changes_are_recorded_once_each() {
         (Status::Approved, Via::Bulk),
         (Status::Spam, Via::Bulk),
     ] {
-        store.set_status(c.id, status, via).await.expect("set");
+        store.set_status(c.id, status, via, &[]).await.expect("set");
     }
     let stored = store.get(c.id).expect("get").expect("known");
     let trail: Vec<_> = stored
@@ -370,7 +371,10 @@ async fn a_reply_approves_a_pending_parent_in_the_same_transaction() {
     reply.by_author = true;
     reply.email_sealed = Vec::new();
 
-    let after = store.insert_reply(&reply, [7; 32]).await.expect("reply");
+    let after = store
+        .insert_reply(&reply, [7; 32], &[])
+        .await
+        .expect("reply");
     assert_eq!(after.status, Status::Approved);
     assert_eq!(after.decisions[0].via, Via::Reply);
     assert_eq!(store.approved_count("/a").expect("count"), 2);
@@ -382,38 +386,128 @@ async fn a_reply_approves_a_pending_parent_in_the_same_transaction() {
     twice.parent = Some(parent.id);
     twice.status = Status::Approved;
     assert!(matches!(
-        store.insert_reply(&twice, [7; 32]).await,
+        store.insert_reply(&twice, [7; 32], &[]).await,
         Err(Error::Duplicate)
     ));
 
     // A spam parent, an unknown one, another page: refused, nothing stored.
     store
-        .set_status(parent.id, Status::Spam, Via::Admin)
+        .set_status(parent.id, Status::Spam, Via::Admin, &[])
         .await
         .expect("spam");
     let mut to_spam = comment("/a", 4, 9);
     to_spam.parent = Some(parent.id);
     assert!(matches!(
-        store.insert_reply(&to_spam, [8; 32]).await,
+        store.insert_reply(&to_spam, [8; 32], &[]).await,
         Err(Error::ParentClosed(Status::Spam))
     ));
     let mut orphan = comment("/a", 5, 9);
     orphan.parent = Some(CommentId(ulid::Ulid::from_parts(99, 9)));
     assert!(matches!(
-        store.insert_reply(&orphan, [9; 32]).await,
+        store.insert_reply(&orphan, [9; 32], &[]).await,
         Err(Error::ParentNotFound)
     ));
     store
-        .set_status(parent.id, Status::Approved, Via::Admin)
+        .set_status(parent.id, Status::Approved, Via::Admin, &[])
         .await
         .expect("approve");
     let mut elsewhere = comment("/b", 6, 9);
     elsewhere.parent = Some(parent.id);
     assert!(matches!(
-        store.insert_reply(&elsewhere, [10; 32]).await,
+        store.insert_reply(&elsewhere, [10; 32], &[]).await,
         Err(Error::InvalidParent)
     ));
     assert!(store.get(to_spam.id).expect("get").is_none());
     assert!(store.get(elsewhere.id).expect("get").is_none());
     assert_consistent(&store);
+}
+
+#[tokio::test]
+async fn jobs_are_stored_with_their_comment_and_claimed_once_per_lease() {
+    use crate::domain::outbox::{Job, Scheduled};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SledStore::open(dir.path(), 1 << 20).expect("open");
+    let c = comment("/a", 1, 1);
+    let job = Job::AuthorMail {
+        comment: c.id,
+        status: Status::Pending,
+    };
+    let prints = Fingerprints {
+        commenter_text: [9; 32],
+        text: [9; 32],
+    };
+    store
+        .insert(
+            &c,
+            &prints,
+            &[Scheduled {
+                job: job.clone(),
+                at: 100,
+            }],
+        )
+        .await
+        .expect("insert");
+    assert_eq!(store.pending_jobs(), 1);
+
+    // Not due before its time; due once, then held for the lease.
+    assert!(store.claim_jobs(99, 1_000, 10).expect("claim").is_empty());
+    let claimed = store.claim_jobs(100, 1_000, 10).expect("claim");
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        (claimed[0].job.clone(), claimed[0].attempts),
+        (job.clone(), 0)
+    );
+    assert!(
+        store.claim_jobs(500, 1_000, 10).expect("claim").is_empty(),
+        "leased"
+    );
+    let again = store.claim_jobs(1_100, 1_000, 10).expect("claim");
+    assert_eq!(again.len(), 1, "a lease that ran out frees the job");
+
+    // Rescheduled: due later, with its attempts.
+    store
+        .reschedule_job(again[0].id, 5_000, 1)
+        .expect("reschedule");
+    assert!(
+        store
+            .claim_jobs(4_999, 1_000, 10)
+            .expect("claim")
+            .is_empty()
+    );
+    let id = again[0].id;
+    drop(store);
+
+    // A restart keeps the job and frees any lease.
+    let store = reopen(dir.path());
+    assert_eq!(store.pending_jobs(), 1);
+    let after = store.claim_jobs(5_000, 1_000, 10).expect("claim");
+    assert_eq!((after[0].id, after[0].attempts), (id, 1));
+    store.complete_job(id).expect("complete");
+    assert_eq!(store.pending_jobs(), 0);
+    assert!(store.claim_jobs(i64::MAX, 1, 10).expect("claim").is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_insert_writes_no_job() {
+    use crate::domain::outbox::{Job, Scheduled};
+    let store = SledStore::temporary().expect("open");
+    let mut reply = comment("/a", 2, 1);
+    reply.parent = Some(CommentId(ulid::Ulid::from_parts(1, 1)));
+    let job = Scheduled {
+        job: Job::Webhook {
+            comment: reply.id,
+            status: Status::Pending,
+        },
+        at: 0,
+    };
+    let prints = Fingerprints {
+        commenter_text: [1; 32],
+        text: [1; 32],
+    };
+    assert!(matches!(
+        store.insert(&reply, &prints, &[job]).await,
+        Err(Error::InvalidParent)
+    ));
+    assert_eq!(store.pending_jobs(), 0);
+    assert!(store.claim_jobs(i64::MAX, 1, 10).expect("claim").is_empty());
 }

@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use moderato::config::{Config, SmtpSecurity};
 use moderato::domain::Decision;
-use moderato::notify::{Retry, Worker};
+use moderato::domain::now_millis;
+use moderato::domain::outbox::Job;
+use moderato::notify::{Delivery, Outcome, Retry, Worker};
 use serde_json::{Value, json};
 use warp::http::Response;
 
@@ -31,7 +33,8 @@ fn worker(app: &TestApp) -> Worker {
     let mut worker = app
         .notifier
         .worker(
-            app.state.config.clone(),
+            &app.state.config,
+            app.state.store().clone(),
             app.state.privacy().clone(),
             app.state.moderator.links().clone(),
         )
@@ -42,6 +45,30 @@ fn worker(app: &TestApp) -> Worker {
         first_delay: Duration::from_millis(20),
     };
     worker
+}
+
+/// Runs the worker until the outbox is empty, moving its clock past each
+/// retry's backoff; every delivery made, in order.
+async fn deliver_all(worker: &Worker) -> Vec<Delivery> {
+    let mut now = now_millis();
+    let mut all = Vec::new();
+    for _ in 0..10 {
+        all.extend(worker.deliver_due(now).await.expect("outbox"));
+        now += 60_000;
+    }
+    all
+}
+
+/// The last outcome of each channel's job.
+fn last_outcomes(deliveries: &[Delivery]) -> (Option<Outcome>, Option<Outcome>) {
+    let last = |webhook: bool| {
+        deliveries
+            .iter()
+            .rev()
+            .find(|d| matches!(d.job, Job::Webhook { .. }) == webhook)
+            .map(|d| d.outcome.clone())
+    };
+    (last(false), last(true))
 }
 
 /// The path part of the decision link for `verb` in the mail body.
@@ -97,7 +124,7 @@ async fn a_pending_comment_mails_working_links_and_posts_a_signed_webhook() {
     let mut smtp = smtp_sink(1).await;
     let mut hooks = hook_sink(1).await;
     let app = TestApp::with(|c| notifying(c, smtp.addr, &hooks.url()));
-    let mut worker = worker(&app);
+    let worker = worker(&app);
 
     // Act: a reader comments (first-time commenter: pending).
     let response = app
@@ -111,15 +138,16 @@ async fn a_pending_comment_mails_working_links_and_posts_a_signed_webhook() {
         .await;
     assert_eq!(response.status(), 201);
     let id = body_json(&response)["id"].as_str().expect("id").to_owned();
-    let delivery = worker
-        .try_process_one()
-        .await
-        .expect("one notification queued");
-    assert!(worker.try_process_one().await.is_none(), "only one");
+    let deliveries = deliver_all(&worker).await;
 
-    // Assert: both delivered on the second attempt.
-    assert_eq!(delivery.email, Some(Ok(2)), "{delivery:?}");
-    assert_eq!(delivery.webhook, Some(Ok(2)), "{delivery:?}");
+    // Assert: both delivered on the second attempt, once each.
+    assert_eq!(deliveries.len(), 4, "{deliveries:?}");
+    let sent = Some(Outcome::Sent { attempts: 2 });
+    assert_eq!(
+        last_outcomes(&deliveries),
+        (sent.clone(), sent),
+        "{deliveries:?}"
+    );
 
     // The mail: sender, recipient, the comment with the reader's address.
     let mail = next_mail(&mut smtp).await;
@@ -272,11 +300,14 @@ async fn the_webhook_carries_the_email_only_when_configured() {
         c.webhook_include_email = true;
     });
     drop(hooks_off);
-    let mut worker = worker(&app);
+    let worker = worker(&app);
     app.post_comment("/p/", "Bo", "Bo@Example.org").await;
-    let delivery = worker.try_process_one().await.expect("queued");
-    assert_eq!(delivery.email, None, "email is off");
-    assert_eq!(delivery.webhook, Some(Ok(1)));
+    let deliveries = deliver_all(&worker).await;
+    assert_eq!(
+        last_outcomes(&deliveries),
+        (None, Some(Outcome::Sent { attempts: 1 })),
+        "email is off: {deliveries:?}"
+    );
     let hook = hooks.hooks.recv().await.expect("hook");
     let payload: Value = serde_json::from_slice(&hook.body).expect("json");
     assert_eq!(payload["comment"]["email"], "Bo@Example.org");
@@ -290,11 +321,11 @@ async fn only_queued_comments_notify_and_a_full_queue_drops_without_failing_read
         c.webhook_secret = SECRET.into();
         c.notify_queue_capacity = 2;
     });
-    let mut worker = worker(&app);
+    let worker = worker(&app);
 
     // An approved commenter's next comment goes live: no notification.
     let id = app.post_comment("/p/", "Cy", "cy@example.org").await;
-    assert!(worker.try_process_one().await.is_some());
+    assert_eq!(deliver_all(&worker).await.len(), 1);
     app.admin("POST", &format!("/admin/comments/{id}/approve"))
         .await;
     let response = app
@@ -302,7 +333,7 @@ async fn only_queued_comments_notify_and_a_full_queue_drops_without_failing_read
         .await;
     assert_eq!(body_json(&response)["status"], "approved");
     assert!(
-        worker.try_process_one().await.is_none(),
+        deliver_all(&worker).await.is_empty(),
         "approved: not queued"
     );
 
@@ -311,10 +342,9 @@ async fn only_queued_comments_notify_and_a_full_queue_drops_without_failing_read
         app.post_comment("/p/", "Di", &format!("di{n}@example.org"))
             .await;
     }
-    assert!(worker.try_process_one().await.is_some());
-    assert!(worker.try_process_one().await.is_some());
-    assert!(
-        worker.try_process_one().await.is_none(),
+    assert_eq!(
+        deliver_all(&worker).await.len(),
+        2,
         "the others were dropped"
     );
 }
@@ -351,5 +381,39 @@ async fn a_running_server_mails_in_the_background() {
     assert_eq!(confirm.status(), 200);
     let done = client.post(app.url(&approve)).send().await.expect("post");
     assert_eq!(done.status(), 200);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_notification_that_could_not_be_sent_before_a_restart_is_sent_after_it() {
+    // Arrange: mail points at a port where nothing listens yet.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let closed_port = crate::helpers::free_port();
+    let mut config = test_config(&dir);
+    config.public_url = PUBLIC_URL.into();
+    config.smtp_host = "127.0.0.1".into();
+    config.smtp_port = closed_port;
+    config.smtp_security = SmtpSecurity::None;
+    config.smtp_from = "moderato@blog.test".into();
+    config.smtp_to = "author@blog.test".into();
+    let app = spawn_app(config.clone()).await;
+    let response = reqwest::Client::new()
+        .post(app.url("/api/comments"))
+        .json(&crate::helpers::comment("/p/", "Flo", "flo@example.org"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 201);
+
+    // Act: stop the service before the mail could go; the mail server
+    // comes up; the service starts again on the same data.
+    app.shutdown().await;
+    let mut smtp = smtp_sink(0).await;
+    config.smtp_port = smtp.addr.port();
+    let app = spawn_app(config).await;
+
+    // Assert: the mail of the comment stored before the restart arrives.
+    let mail = next_mail(&mut smtp).await;
+    assert!(mail.body().contains("Flo"), "{}", mail.body());
     app.shutdown().await;
 }

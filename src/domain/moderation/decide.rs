@@ -52,7 +52,7 @@ impl Moderator {
         via: Via,
     ) -> Result<Option<Transition>, Error> {
         let status = decision.status();
-        let transition = self.store.set_status(id, status, via).await?;
+        let transition = self.store.set_status(id, status, via, &[]).await?;
         if transition.is_some() {
             tracing::info!(comment_id = %id, status = %status, via = ?via, "decision");
         }

@@ -78,15 +78,25 @@ impl Moderator {
                 after: &after,
                 prints: &prints,
             };
-            match self.store.rewrite(&before, old_print, change).await {
+            // Back in the queue (or filed as spam): the author hears of it as
+            // of a new comment.
+            let jobs = if after.status == before.status {
+                Vec::new()
+            } else {
+                self.room_for(self.settings.notices.for_new_comment(
+                    id,
+                    after.status,
+                    after.updated_at,
+                ))
+                .await?
+            };
+            match self.store.rewrite(&before, old_print, change, &jobs).await {
                 Ok(()) => {}
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
-            if after.status != before.status {
-                // Back in the queue (or filed as spam): the author hears of it
-                // as of a new comment.
-                self.notifications.comment_stored(&after);
+            if !jobs.is_empty() {
+                self.notifications.jobs_queued();
             }
             tracing::info!(comment_id = %id, from = %before.status, to = %after.status, score = after.score, "edited by its writer");
             let public_status = match after.status {
@@ -118,7 +128,7 @@ impl Moderator {
             } else {
                 Rewrite::Remove
             };
-            match self.store.rewrite(&before, old_print, change).await {
+            match self.store.rewrite(&before, old_print, change, &[]).await {
                 Ok(()) => {
                     tracing::info!(comment_id = %id, placeholder = matches!(change, Rewrite::Placeholder(_)), "deleted by its writer");
                     return Ok(());

@@ -109,8 +109,15 @@ impl Moderator {
         let (edit_token, edit) = self.edit_grant(now)?;
         let mut comment = self.reader_comment(new, identity, client, verdict, status, now);
         comment.edit = edit;
+        let jobs = self
+            .room_for(
+                self.settings
+                    .notices
+                    .for_new_comment(comment.id, comment.status, now),
+            )
+            .await?;
 
-        match self.store.insert(&comment, &prints).await {
+        match self.store.insert(&comment, &prints, &jobs).await {
             Ok(()) => {}
             Err(StoreError::InvalidParent) => {
                 return Err(Error::field(
@@ -120,8 +127,10 @@ impl Moderator {
             }
             Err(e) => return Err(e.into()),
         }
-        // Queued, never awaited: the reader's answer does not wait for mail.
-        self.notifications.comment_stored(&comment);
+        if !jobs.is_empty() {
+            // The jobs are stored; the reader's answer does not wait for mail.
+            self.notifications.jobs_queued();
+        }
         tracing::info!(
             comment_id = %comment.id,
             status = %comment.status,

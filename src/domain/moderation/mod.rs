@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::comment::{Comment, CommentId};
 use super::input::{AuthorName, FieldErrors};
+use super::outbox::{Notices, Scheduled};
 use super::ports::{Notifications, Store, StoreError};
 use super::privacy::{self, EditTokens, EmailKey, FormTokens, LinkSigner, Privacy};
 use super::rules::{self, RuleSet};
@@ -70,6 +71,8 @@ pub struct Settings {
     pub link_ttl: Duration,
     /// How long a writer may edit or delete their comment; zero: never.
     pub edit_window: Duration,
+    /// Which notices the author asked for.
+    pub notices: Notices,
 }
 
 /// Why a moderation step did not happen.
@@ -249,6 +252,22 @@ impl Moderator {
             .await?;
         tracing::info!(deleted, "erased a commenter's comments");
         Ok(deleted)
+    }
+
+    /// `jobs`, unless the outbox is at its capacity: then they are dropped
+    /// with a warning (the change itself is stored either way).
+    async fn room_for(&self, jobs: Vec<Scheduled>) -> Result<Vec<Scheduled>, Error> {
+        if jobs.is_empty() {
+            return Ok(jobs);
+        }
+        if self.store.pending_jobs().await? >= self.settings.notices.capacity {
+            tracing::warn!(
+                jobs = jobs.len(),
+                "notification outbox full; notifications dropped"
+            );
+            return Ok(Vec::new());
+        }
+        Ok(jobs)
     }
 
     /// The protected identity of a comment's writer: the sealed address,

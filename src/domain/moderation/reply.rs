@@ -27,7 +27,7 @@ impl Moderator {
         let parent = self.store.get(parent_id).await?.ok_or(Error::NotFound)?;
         let reply = self.author_reply(&parent, text, self.identity(None)?);
         let print = fingerprint::of_author_reply(&self.privacy, parent_id, &reply.text);
-        let parent = match self.store.insert_reply(&reply, print).await {
+        let parent = match self.store.insert_reply(&reply, print, &[]).await {
             Ok(parent) => parent,
             Err(StoreError::ParentNotFound) => return Err(Error::NotFound),
             Err(StoreError::ParentClosed(status)) => {

@@ -26,7 +26,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::domain::comment::{Action, History, Hit};
 pub use crate::domain::privacy::TokenCheck;
-pub use normalize::{decode_visible, normalize};
+pub use normalize::{decode_visible, fold, normalize};
+pub use text::{LinkFinder, Script, host_of};
 
 use compile::Compiled;
 use spec::RuleSpec;
