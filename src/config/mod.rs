@@ -119,6 +119,11 @@ pub struct Config {
     /// How long a writer may edit or delete their comment (`15m`, `90s`,
     /// `0` turns it off).
     pub edit_window: String,
+    /// Minutes a reply waits so that the replies of those minutes go to a
+    /// subscriber in one mail.
+    pub reader_digest_minutes: u64,
+    /// Reply notifications one reader's address gets in a day at most.
+    pub reader_mails_per_day: u32,
 }
 
 impl Default for Config {
@@ -158,6 +163,8 @@ impl Default for Config {
             link_ttl_hours: 24 * 7,
             max_import_mb: 32,
             edit_window: "15m".into(),
+            reader_digest_minutes: 5,
+            reader_mails_per_day: 20,
         }
     }
 }
@@ -339,6 +346,7 @@ impl Config {
             rules_dir: self.rules_dir.clone(),
             link_ttl: self.link_ttl(),
             edit_window: self.edit_window(),
+            readers: self.reader_mail(),
             notices: Notices {
                 mail: !self.smtp_host.is_empty(),
                 webhook: !self.webhook_url.is_empty(),

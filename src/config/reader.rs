@@ -1,10 +1,12 @@
 //! The reader-side keys: how long a writer may edit their comment
-//! (`edit_window`). Durations are written as people write them: `90s`,
+//! (`edit_window`), and readers' mail (`reader_digest_minutes`,
+//! `reader_mails_per_day`; on when SMTP is set up). Durations are written as people write them: `90s`,
 //! `15m`, `2h`, `1h30m`, or `0` for "off".
 
 use std::time::Duration;
 
 use super::Config;
+use crate::domain::subscription::ReaderMail;
 
 /// Longest edit window: a day. Past it an edit is no longer a correction.
 pub const MAX_EDIT_WINDOW: Duration = Duration::from_secs(24 * 3600);
@@ -64,10 +66,28 @@ pub(super) fn validate(config: &Config) -> Result<(), (&'static str, String)> {
     if window > MAX_EDIT_WINDOW {
         return Err(("edit_window", "must be at most 24h".into()));
     }
+    if config.reader_mails_per_day == 0 {
+        return Err(("reader_mails_per_day", "must be greater than 0".into()));
+    }
+    if config.reader_digest_minutes > 24 * 60 {
+        return Err((
+            "reader_digest_minutes",
+            "must be at most 1440 (a day)".into(),
+        ));
+    }
     Ok(())
 }
 
 impl Config {
+    /// The settings of readers' mail: on when SMTP is set up.
+    pub fn reader_mail(&self) -> ReaderMail {
+        ReaderMail {
+            enabled: !self.smtp_host.is_empty(),
+            digest_delay: Duration::from_secs(self.reader_digest_minutes.saturating_mul(60)),
+            per_day: self.reader_mails_per_day,
+        }
+    }
+
     /// How long a writer may edit or delete their comment; zero turns
     /// editing off (and an invalid value, which `validate` refuses, too).
     pub fn edit_window(&self) -> Duration {

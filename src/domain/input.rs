@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::comment::{CommentId, PageId};
+use super::comment::{CommentId, Notify, PageId};
 
 /// Longest author name, in characters, after trimming.
 pub const MAX_AUTHOR_CHARS: usize = 100;
@@ -27,6 +27,8 @@ pub enum FieldValue {
     Text(String),
     /// JSON `null`: treated as absent.
     Null,
+    /// A JSON boolean (a box the embed sends as `true` / `false`).
+    Flag(bool),
     /// A JSON number, boolean, array or object where text was expected.
     NotText,
 }
@@ -53,6 +55,8 @@ pub struct NewComment {
     pub text: CommentText,
     /// The comment this one replies to.
     pub parent: Option<CommentId>,
+    /// The mail boxes ticked: `notify_replies`, `notify_approved`.
+    pub notify: Notify,
 }
 
 impl NewComment {
@@ -76,6 +80,10 @@ impl NewComment {
             .flatten();
         let text = text_field(fields, "comment", &mut errors)
             .and_then(|raw| check(&mut errors, "comment", CommentText::parse(raw)));
+        let notify = Notify {
+            replies: flag(fields, "notify_replies", &mut errors),
+            approved: flag(fields, "notify_approved", &mut errors),
+        };
         let parent = text_field(fields, "parent", &mut errors)
             .and_then(|raw| check(&mut errors, "parent", parse_parent(raw)))
             .flatten();
@@ -88,6 +96,7 @@ impl NewComment {
                     url,
                     text,
                     parent,
+                    notify,
                 })
             }
             _ => {
@@ -160,7 +169,33 @@ fn text_field<'a>(
             errors.insert(name, "This field must be text.".into());
             None
         }
+        Some(FieldValue::Flag(_)) => {
+            errors.insert(name, "This field must be text.".into());
+            None
+        }
         Some(FieldValue::Null) | None => None,
+    }
+}
+
+/// A box: ticked as `1`, `on`, `true`, `yes` or JSON `true` (what browsers
+/// and the embed send); absent, empty, `0`, `off`, `false`, `no` or JSON
+/// `false` is unticked.
+fn flag(fields: &Fields, name: &'static str, errors: &mut FieldErrors) -> bool {
+    match fields.get(name) {
+        Some(FieldValue::Flag(on)) => *on,
+        Some(FieldValue::Text(text)) => match text.trim().to_ascii_lowercase().as_str() {
+            "1" | "on" | "true" | "yes" => true,
+            "" | "0" | "off" | "false" | "no" => false,
+            _ => {
+                errors.insert(name, "This box is either ticked or not.".into());
+                false
+            }
+        },
+        Some(FieldValue::NotText) => {
+            errors.insert(name, "This box is either ticked or not.".into());
+            false
+        }
+        Some(FieldValue::Null) | None => false,
     }
 }
 
@@ -381,6 +416,37 @@ mod tests {
             ("email", "ann@example.org"),
             ("comment", "Thank you.\r\nIt helped."),
         ])
+    }
+
+    #[test]
+    fn the_mail_boxes_read_as_browsers_and_the_embed_send_them() {
+        for (value, expected) in [
+            ("1", Some(true)),
+            ("on", Some(true)),
+            ("", Some(false)),
+            ("0", Some(false)),
+            ("maybe", None),
+        ] {
+            let mut input = valid();
+            input.insert("notify_replies".into(), FieldValue::Text(value.into()));
+            let parsed = NewComment::parse(&input);
+            assert_eq!(
+                parsed.as_ref().ok().map(|c| c.notify.replies),
+                expected,
+                "{value:?}"
+            );
+            if expected.is_none() {
+                assert!(parsed.expect_err("refused").contains_key("notify_replies"));
+            }
+        }
+        let mut input = valid();
+        input.insert("notify_approved".into(), FieldValue::Flag(true));
+        let notify = NewComment::parse(&input).expect("valid").notify;
+        assert_eq!(
+            (notify.replies, notify.approved),
+            (false, true),
+            "unticked unless sent"
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod privacy;
 pub mod public;
 pub mod rules;
 pub mod sanitize;
+pub mod subscription;
 pub mod thread;
 
 pub use comment::{

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use super::comment::{Comment, CommentId, History, Status, Via};
 use super::outbox::{JobId, QueuedJob, Scheduled};
 use super::privacy::EmailKey;
+use super::subscription::Subscriber;
 
 /// Why a store operation failed. The first four are answers the core acts
 /// on; the others are faults of the store itself.
@@ -108,6 +109,9 @@ pub enum Rewrite<'a> {
     },
     /// The emptied "deleted" placeholder that its replies hang under.
     Placeholder(&'a Comment),
+    /// The same comment with other reader boxes ([`crate::domain::Notify`]):
+    /// text, fingerprints and indexes stay.
+    Update(&'a Comment),
     /// Gone, with its index entries.
     Remove,
 }
@@ -244,6 +248,45 @@ pub trait Store: Send + Sync + fmt::Debug {
         change: Rewrite<'_>,
         jobs: &[Scheduled],
     ) -> Result<(), StoreError>;
+
+    /// Every comment of one commenter (by keyed email hash), oldest first.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn comments_of(&self, email: EmailKey) -> Result<Vec<Comment>, StoreError>;
+
+    // ---- Readers' subscriptions (issue 13; domain::subscription) ----
+
+    /// A reader's record, by keyed email hash.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn subscriber(&self, email: EmailKey) -> Result<Option<Subscriber>, StoreError>;
+
+    /// Replaces a reader's record `before` (`None`: there is none) by
+    /// `after` (`None`: forget it), in one transaction with `jobs`, only if
+    /// the stored record is still `before` (otherwise
+    /// [`StoreError::Conflict`] and nothing changes). `after` keeps
+    /// `before`'s key. Durable before it returns.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`], or a fault.
+    async fn put_subscriber(
+        &self,
+        before: Option<&Subscriber>,
+        after: Option<&Subscriber>,
+        jobs: &[Scheduled],
+    ) -> Result<(), StoreError>;
+
+    /// Readers' records ordered by key, `limit` at a time after `after`.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn subscribers_after(
+        &self,
+        after: Option<EmailKey>,
+        limit: usize,
+    ) -> Result<Vec<Subscriber>, StoreError>;
 
     /// Whether any comment (any status) of `page` replies to `id`.
     ///

@@ -123,9 +123,11 @@ fn log_request(
     tracing::info!(
         method = %method,
         route,
-        // A decision link's token is a credential: keep it out of the log.
+        // Decision and reader links carry credentials: keep them out of the log.
         path = if path.starts_with("/admin/decide/") {
             "/admin/decide/[token]"
+        } else if path.starts_with(api::reader_pages::PREFIX) {
+            "/notifications/[token]"
         } else {
             path
         },

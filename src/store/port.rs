@@ -13,6 +13,7 @@ use crate::domain::ports::{
     Transition,
 };
 use crate::domain::privacy::EmailKey;
+use crate::domain::subscription::Subscriber;
 use crate::domain::{Comment, CommentId, Status, Via};
 
 #[async_trait]
@@ -81,6 +82,31 @@ impl Store for SledStore {
         jobs: &[Scheduled],
     ) -> Result<(), StoreError> {
         SledStore::rewrite(self, before, old_print, change, jobs).await
+    }
+
+    async fn comments_of(&self, email: EmailKey) -> Result<Vec<Comment>, StoreError> {
+        SledStore::comments_of(self, email)
+    }
+
+    async fn subscriber(&self, email: EmailKey) -> Result<Option<Subscriber>, StoreError> {
+        SledStore::subscriber(self, email)
+    }
+
+    async fn put_subscriber(
+        &self,
+        before: Option<&Subscriber>,
+        after: Option<&Subscriber>,
+        jobs: &[Scheduled],
+    ) -> Result<(), StoreError> {
+        SledStore::put_subscriber(self, before, after, jobs).await
+    }
+
+    async fn subscribers_after(
+        &self,
+        after: Option<EmailKey>,
+        limit: usize,
+    ) -> Result<Vec<Subscriber>, StoreError> {
+        SledStore::subscribers_after(self, after, limit)
     }
 
     async fn has_replies(&self, page: &str, id: CommentId) -> Result<bool, StoreError> {

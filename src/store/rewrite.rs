@@ -30,7 +30,7 @@ impl SledStore {
     ) -> Result<(), Error> {
         let id = before.id.to_bytes();
         let after = match change {
-            Rewrite::Edit { after, .. } | Rewrite::Placeholder(after) => {
+            Rewrite::Edit { after, .. } | Rewrite::Placeholder(after) | Rewrite::Update(after) => {
                 if after.id != before.id || after.page != before.page {
                     return Err(Error::Corrupt {
                         id: before.id.to_string(),
@@ -68,9 +68,11 @@ impl SledStore {
                         return abort(Error::Duplicate);
                     }
                     index_remove(by_status, by_page, by_email, &stored)?;
-                    if fingerprints
-                        .get(old_print)?
-                        .is_some_and(|owner| owner.as_ref() == id)
+                    let keeps_print = matches!(change, Rewrite::Update(_));
+                    if !keeps_print
+                        && fingerprints
+                            .get(old_print)?
+                            .is_some_and(|owner| owner.as_ref() == id)
                     {
                         fingerprints.remove(&old_print)?;
                     }

@@ -6,7 +6,7 @@
 use std::time::SystemTime;
 
 use super::{Error, Moderator};
-use crate::domain::comment::{Comment, CommentId, Decision, Via};
+use crate::domain::comment::{Comment, CommentId, Decision, Via, now_millis};
 use crate::domain::ports::Transition;
 use crate::domain::privacy::{Refused, Verified};
 
@@ -52,9 +52,27 @@ impl Moderator {
         via: Via,
     ) -> Result<Option<Transition>, Error> {
         let status = decision.status();
-        let transition = self.store.set_status(id, status, via, &[]).await?;
-        if transition.is_some() {
+        // The readers' jobs of an approval, from the comment as it is now;
+        // the store writes them only if the status does change.
+        let jobs = match decision {
+            Decision::Approve => match self.store.get(id).await? {
+                Some(comment) => {
+                    let jobs = self
+                        .subscriptions
+                        .jobs_for_approval(&comment, now_millis())
+                        .await?;
+                    self.room_for(jobs).await?
+                }
+                None => Vec::new(),
+            },
+            Decision::Reject | Decision::Spam => Vec::new(),
+        };
+        let transition = self.store.set_status(id, status, via, &jobs).await?;
+        if let Some(transition) = &transition {
             tracing::info!(comment_id = %id, status = %status, via = ?via, "decision");
+            if !jobs.is_empty() && transition.from != status {
+                self.notifications.jobs_queued();
+            }
         }
         Ok(transition)
     }

@@ -107,15 +107,20 @@ impl Moderator {
         });
         let status = status_for(self.settings.mode, verdict.action, history);
         let (edit_token, edit) = self.edit_grant(now)?;
+        let notify = new.notify;
         let mut comment = self.reader_comment(new, identity, client, verdict, status, now);
         comment.edit = edit;
-        let jobs = self
-            .room_for(
-                self.settings
-                    .notices
-                    .for_new_comment(comment.id, comment.status, now),
-            )
-            .await?;
+        // The boxes are honoured only where readers' mail is set up (the
+        // embed does not show them otherwise).
+        if self.settings.readers.enabled {
+            comment.notify = notify;
+        }
+        let mut jobs = self
+            .settings
+            .notices
+            .for_new_comment(comment.id, comment.status, now);
+        jobs.extend(self.subscriptions.jobs_for_new(&comment, now).await?);
+        let jobs = self.room_for(jobs).await?;
 
         match self.store.insert(&comment, &prints, &jobs).await {
             Ok(()) => {}

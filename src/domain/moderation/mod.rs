@@ -29,6 +29,7 @@ use super::ports::{Notifications, Store, StoreError};
 use super::privacy::{self, EditTokens, EmailKey, FormTokens, LinkSigner, Privacy};
 use super::rules::{self, RuleSet};
 use super::sanitize::Sanitizer;
+use super::subscription::{ReaderMail, Subscriptions};
 
 pub use decide::LinkRefusal;
 pub use edit::Edited;
@@ -73,6 +74,8 @@ pub struct Settings {
     pub edit_window: Duration,
     /// Which notices the author asked for.
     pub notices: Notices,
+    /// Readers' mail (the boxes of the form).
+    pub readers: ReaderMail,
 }
 
 /// Why a moderation step did not happen.
@@ -134,6 +137,7 @@ impl Error {
 pub struct Moderator {
     store: Arc<dyn Store>,
     notifications: Arc<dyn Notifications>,
+    subscriptions: Subscriptions,
     privacy: Arc<Privacy>,
     sanitizer: Sanitizer,
     form_tokens: FormTokens,
@@ -162,6 +166,7 @@ impl Moderator {
             form_tokens: privacy.form_tokens(),
             edit_tokens: privacy.edit_tokens(),
             links: privacy.link_signer(settings.link_ttl),
+            subscriptions: Subscriptions::new(store.clone(), privacy.clone(), settings.readers),
             store,
             notifications,
             privacy,
@@ -181,6 +186,11 @@ impl Moderator {
             Ok(id) => CommentId(id),
             Err(overflow) => CommentId(overflow.commit_overflow_random()),
         }
+    }
+
+    /// Readers' mail: confirmation and unsubscribe pages, expiry.
+    pub fn subscriptions(&self) -> &Subscriptions {
+        &self.subscriptions
     }
 
     /// The store, for reads.
@@ -250,6 +260,7 @@ impl Moderator {
             .store
             .erase_commenter(key, &move |c: &Comment| fingerprint::of_stored(&privacy, c))
             .await?;
+        self.subscriptions.forget(key).await?;
         tracing::info!(deleted, "erased a commenter's comments");
         Ok(deleted)
     }

@@ -1,5 +1,7 @@
 //! moderato's own export format, one JSON object per comment (NDJSON): the
-//! lossless backup, and the way a blog moves between instances.
+//! lossless backup, and the way a blog moves between instances. Readers'
+//! records follow the comments, one line each, marked
+//! `"record": "subscriber"`.
 //!
 //! A line is the stored comment with the email decrypted into `email` and
 //! the instance-bound fields (`email_sealed`, `email_hash`, `avatar`) left
@@ -12,6 +14,10 @@ use serde_json::{Map, Value};
 use super::{Error, Moderator, fingerprint};
 use crate::domain::comment::{Comment, PageId};
 use crate::domain::input::{CommentText, EmailAddress};
+use crate::domain::subscription::Subscriber;
+
+/// The `record` of a reader's line (a comment's line has none).
+pub const SUBSCRIBER_RECORD: &str = "subscriber";
 
 /// Fields of a stored comment that only make sense with this instance's key
 /// (the edit grant is a keyed hash too, and short-lived).
@@ -55,6 +61,11 @@ impl Moderator {
     /// `Err(message)` saying what is wrong with the line (never quoting the
     /// email), or what failed storing it.
     pub async fn import_line(&self, raw: &[u8]) -> Result<bool, String> {
+        if let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(raw)
+            && fields.get("record").and_then(Value::as_str) == Some(SUBSCRIBER_RECORD)
+        {
+            return self.import_subscriber(&fields).await;
+        }
         let comment = self.imported(raw)?;
         let prints = fingerprint::of_reader_text(
             &self.privacy,
@@ -66,6 +77,77 @@ impl Moderator {
             .import(&comment, &prints)
             .await
             .map_err(|e| format!("cannot store: {}", Error::from(e)))
+    }
+
+    /// The export line of a reader's record (after every comment): the
+    /// decrypted address and whether (and when) it was confirmed, so a
+    /// confirmed reader need not confirm again on another instance.
+    ///
+    /// # Errors
+    /// When the line cannot be encoded (a bug, not an input).
+    pub fn export_subscriber_line(
+        &self,
+        record: &Subscriber,
+    ) -> Result<Option<Vec<u8>>, serde_json::Error> {
+        let Ok(email) = self.privacy.decrypt_email(&record.email_sealed) else {
+            tracing::error!("export: a reader's address cannot be decrypted");
+            return Ok(None);
+        };
+        let mut line = serde_json::to_vec(&serde_json::json!({
+            "record": SUBSCRIBER_RECORD,
+            "email": email,
+            "requested_at": record.requested_at,
+            "confirmed_at": record.confirmed_at,
+        }))?;
+        line.push(b'\n');
+        Ok(Some(line))
+    }
+
+    /// Stores an exported reader's record unless one exists for the address.
+    async fn import_subscriber(&self, fields: &Map<String, Value>) -> Result<bool, String> {
+        let email = match fields.get("email") {
+            Some(Value::String(email)) => {
+                EmailAddress::parse(email).map_err(|e| format!("email: {e}"))?
+            }
+            _ => return Err("email: missing".into()),
+        };
+        let requested_at = fields
+            .get("requested_at")
+            .and_then(Value::as_i64)
+            .ok_or("requested_at: missing")?;
+        let confirmed_at = match fields.get("confirmed_at") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(value.as_i64().ok_or("confirmed_at: not a time")?),
+        };
+        let identity = self
+            .identity(Some(email.as_str()))
+            .map_err(|e| format!("email: {e}"))?;
+        if self
+            .store
+            .subscriber(identity.key)
+            .await
+            .map_err(|e| format!("cannot read: {e}"))?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        let record = Subscriber {
+            key: identity.key.0,
+            email_sealed: identity.sealed,
+            requested_at,
+            confirmed_at,
+            confirmation_sent_at: None,
+            confirmation_job: None,
+            queued: Vec::new(),
+            digest_scheduled: false,
+            mail_day: 0,
+            mails_that_day: 0,
+        };
+        match self.store.put_subscriber(None, Some(&record), &[]).await {
+            Ok(()) => Ok(true),
+            Err(crate::domain::ports::StoreError::Conflict) => Ok(false),
+            Err(e) => Err(format!("cannot store: {e}")),
+        }
     }
 
     /// The one constructor of an imported comment.

@@ -22,10 +22,12 @@ use sha2::Sha256;
 pub mod decision_link;
 pub mod edit_token;
 pub mod form_token;
+pub mod reader_link;
 
 pub use decision_link::{LinkSigner, Refused, SignedLink, Verified};
 pub use edit_token::{EditTokens, IssuedToken};
 pub use form_token::{FormTokens, TokenCheck};
+pub use reader_link::{ReaderLink, ReaderLinks};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -68,6 +70,7 @@ pub struct Privacy {
     form_token_key: [u8; 32],
     decision_link_key: [u8; 32],
     edit_token_key: [u8; 32],
+    reader_link_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Privacy {
@@ -88,6 +91,7 @@ impl Privacy {
             form_token_key: derive(master, b"moderato/form-token/v1"),
             decision_link_key: derive(master, b"moderato/decision-link/v1"),
             edit_token_key: derive(master, b"moderato/edit-token/v1"),
+            reader_link_key: derive(master, b"moderato/reader-link/v1"),
         }
     }
 
@@ -151,6 +155,12 @@ impl Privacy {
     /// The issuer of the writers' edit tokens.
     pub fn edit_tokens(&self) -> EditTokens {
         EditTokens::new(self.edit_token_key)
+    }
+
+    /// The signer of the confirmation and unsubscribe links of readers'
+    /// mails.
+    pub fn reader_links(&self) -> ReaderLinks {
+        ReaderLinks::new(self.reader_link_key)
     }
 
     /// The signer of the one-click decision links of notification emails,

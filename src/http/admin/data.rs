@@ -72,7 +72,24 @@ async fn data_export(state: AppState) -> Result<Response, ApiError> {
             count += 1;
         }
     }
-    tracing::info!(comments = count, "export");
+    let mut readers = 0usize;
+    let mut after = None;
+    loop {
+        let batch = state.store().subscribers_after(after, EXPORT_BATCH).await?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.email_key());
+        for record in &batch {
+            if let Some(line) = state
+                .moderator
+                .export_subscriber_line(record)
+                .map_err(ApiError::internal)?
+            {
+                body.extend(line);
+                readers += 1;
+            }
+        }
+    }
+    tracing::info!(comments = count, readers, "export");
     let date = time::OffsetDateTime::now_utc().date();
     let mut response = Response::new(body.into());
     let headers = response.headers_mut();

@@ -5,7 +5,9 @@ mod body;
 mod comments;
 mod edit;
 mod embed;
+mod features;
 mod feed;
+pub mod reader_pages;
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
@@ -31,6 +33,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
             comments::routes(state.clone())
                 .or(edit::routes(state.clone()))
                 .unify()
+                .or(features::routes(state.clone()))
+                .unify()
                 .recover(super::error::handle_rejection)
                 .unify(),
         )
@@ -40,7 +44,9 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(embed::routes())
         .unify()
-        .or(feed::routes(state))
+        .or(feed::routes(state.clone()))
+        .unify()
+        .or(reader_pages::routes(state))
         .unify()
         .boxed()
 }
