@@ -18,6 +18,7 @@ mod metrics;
 mod notify;
 mod privacy;
 mod rate_limits;
+mod reader_mail;
 mod replies;
 mod rules;
 mod server;
