@@ -17,6 +17,7 @@ mod helpers;
 mod metrics;
 mod notify;
 mod privacy;
+mod privacy_reader;
 mod rate_limits;
 mod reader_mail;
 mod replies;

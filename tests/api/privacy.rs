@@ -8,9 +8,9 @@ use serde_json::json;
 
 use crate::helpers::{ADMIN_TOKEN, TestApp, body_json, comment, free_port, wait_healthy};
 
-const EMAIL: &str = "Grieving.Reader+private@Quiet-Harbor.net";
+pub const EMAIL: &str = "Grieving.Reader+private@Quiet-Harbor.net";
 
-fn assert_no_email(text: &str, place: &str) {
+pub fn assert_no_email(text: &str, place: &str) {
     let lower = text.to_lowercase();
     for needle in [
         EMAIL.to_lowercase(),

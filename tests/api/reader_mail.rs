@@ -85,7 +85,13 @@ fn link(mail: &Mail, prefix: &str) -> String {
         .to_owned()
 }
 
-async fn post(app: &TestApp, author: &str, email: &str, parent: Option<&str>, extra: Value) -> String {
+async fn post(
+    app: &TestApp,
+    author: &str,
+    email: &str,
+    parent: Option<&str>,
+    extra: Value,
+) -> String {
     let mut body = comment("/grief/", author, email);
     if let Some(parent) = parent {
         body["parent"] = json!(parent);
@@ -99,7 +105,9 @@ async fn post(app: &TestApp, author: &str, email: &str, parent: Option<&str>, ex
 }
 
 async fn approve(app: &TestApp, id: &str) {
-    let response = app.admin("POST", &format!("/admin/comments/{id}/approve")).await;
+    let response = app
+        .admin("POST", &format!("/admin/comments/{id}/approve"))
+        .await;
     assert_eq!(response.status(), 200);
 }
 
@@ -112,7 +120,10 @@ async fn page(app: &TestApp, method: &str, path: &str, body: &str) -> (u16, Stri
         .body(body.to_owned())
         .reply(&app.routes)
         .await;
-    (response.status().as_u16(), String::from_utf8_lossy(response.body()).into_owned())
+    (
+        response.status().as_u16(),
+        String::from_utf8_lossy(response.body()).into_owned(),
+    )
 }
 
 #[tokio::test]
@@ -132,14 +143,22 @@ async fn opt_in_confirm_notify_unsubscribe_then_nothing() {
     let mails = mails_to(&mut smtp, ANN);
     assert_eq!(mails.len(), 1, "one confirmation");
     let confirm = link(&mails[0], "/notifications/confirm/");
-    assert!(mails[0].header("subject").expect("subject").contains("confirm"));
+    assert!(
+        mails[0]
+            .header("subject")
+            .expect("subject")
+            .contains("confirm")
+    );
 
     // The page's GET changes nothing; its POST confirms.
     let (status, html) = page(&app, "GET", &confirm, "").await;
     assert_eq!(status, 200);
     assert!(html.contains("<form method=\"post\""), "{html}");
     let (status, html) = page(&app, "GET", &confirm, "").await;
-    assert!(status == 200 && html.contains("Confirm email notifications"), "a GET confirmed: {html}");
+    assert!(
+        status == 200 && html.contains("Confirm email notifications"),
+        "a GET confirmed: {html}"
+    );
     let (status, html) = page(&app, "POST", &confirm, "").await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("Confirmed"), "{html}");
@@ -148,10 +167,16 @@ async fn opt_in_confirm_notify_unsubscribe_then_nothing() {
     let bo = post(&app, "Bo", "bo@example.org", Some(&ann), json!({})).await;
     run(&worker, t0 + MINUTE).await;
     run(&worker, t0 + 10 * MINUTE).await;
-    assert!(mails_to(&mut smtp, ANN).is_empty(), "a pending reply sends nothing");
+    assert!(
+        mails_to(&mut smtp, ANN).is_empty(),
+        "a pending reply sends nothing"
+    );
     approve(&app, &bo).await;
     run(&worker, t0 + 11 * MINUTE).await;
-    assert!(mails_to(&mut smtp, ANN).is_empty(), "the digest waits a few minutes");
+    assert!(
+        mails_to(&mut smtp, ANN).is_empty(),
+        "the digest waits a few minutes"
+    );
     run(&worker, t0 + 17 * MINUTE).await;
     let mails = mails_to(&mut smtp, ANN);
     assert_eq!(mails.len(), 1, "one notification");
@@ -161,16 +186,36 @@ async fn opt_in_confirm_notify_unsubscribe_then_nothing() {
         mail.header("list-unsubscribe"),
         Some(format!("<{PUBLIC_URL}{unsubscribe}>"))
     );
-    assert_eq!(mail.header("list-unsubscribe-post").as_deref(), Some("List-Unsubscribe=One-Click"));
+    assert_eq!(
+        mail.header("list-unsubscribe-post").as_deref(),
+        Some("List-Unsubscribe=One-Click")
+    );
     let body = text(mail);
-    assert!(body.contains("multipart/alternative") && body.contains("text/plain") && body.contains("text/html"), "{body}");
-    assert!(body.contains("Bo wrote:") && body.contains("Thank you for writing this"), "{body}");
-    assert!(body.contains(&format!("https://blog.example.org/grief/#comment-{bo}")), "{body}");
-    assert!(body.contains("Stop these mails for this comment"), "a visible link: {body}");
+    assert!(
+        body.contains("multipart/alternative")
+            && body.contains("text/plain")
+            && body.contains("text/html"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Bo wrote:") && body.contains("Thank you for writing this"),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!("https://blog.example.org/grief/#comment-{bo}")),
+        "{body}"
+    );
+    assert!(
+        body.contains("Stop these mails for this comment"),
+        "a visible link: {body}"
+    );
 
     // One click (RFC 8058's POST) ends that thread's notifications.
     let (status, html) = page(&app, "GET", &unsubscribe, "").await;
-    assert!(status == 200 && html.contains("Stop all mail from this site"), "{html}");
+    assert!(
+        status == 200 && html.contains("Stop all mail from this site"),
+        "{html}"
+    );
     let (status, _) = page(&app, "POST", &unsubscribe, "List-Unsubscribe=One-Click").await;
     assert_eq!(status, 200);
 
@@ -189,7 +234,14 @@ async fn an_unconfirmed_address_gets_its_confirmation_and_nothing_else() {
     let worker = worker(&app);
     let t0 = start();
 
-    let ann = post(&app, "Ann", ANN, None, json!({"notify_replies": true, "notify_approved": "on"})).await;
+    let ann = post(
+        &app,
+        "Ann",
+        ANN,
+        None,
+        json!({"notify_replies": true, "notify_approved": "on"}),
+    )
+    .await;
     approve(&app, &ann).await;
     let second = post(&app, "Ann", ANN, None, json!({"notify_replies": true})).await;
     approve(&app, &second).await;
@@ -200,7 +252,11 @@ async fn an_unconfirmed_address_gets_its_confirmation_and_nothing_else() {
     }
     run(&worker, t0 + 60 * MINUTE).await;
     let mails = mails_to(&mut smtp, ANN);
-    assert_eq!(mails.len(), 1, "two opt-ins in a day: one confirmation, and nothing else");
+    assert_eq!(
+        mails.len(),
+        1,
+        "two opt-ins in a day: one confirmation, and nothing else"
+    );
     assert!(text(&mails[0]).contains("/notifications/confirm/"));
 
     // A day later a new opt-in may ask again, still nothing else.
@@ -225,18 +281,35 @@ async fn pending_spam_and_own_replies_send_nothing_and_a_few_minutes_make_one_ma
     assert_eq!(page(&app, "POST", &confirm, "").await.0, 200);
 
     // Spam (the honeypot), pending, and Ann's own reply: nothing.
-    let spam = post(&app, "Bot", "bot@example.org", Some(&ann), json!({"homepage": "http://spam.example"})).await;
+    let spam = post(
+        &app,
+        "Bot",
+        "bot@example.org",
+        Some(&ann),
+        json!({"homepage": "http://spam.example"}),
+    )
+    .await;
     assert_eq!(crate::helpers::status_of(&app, &spam).await, "spam");
     post(&app, "Di", "di@example.org", Some(&ann), json!({})).await;
     let own = post(&app, "Ann", ANN, Some(&ann), json!({})).await;
     approve(&app, &own).await;
     run(&worker, t0 + MINUTE).await;
     run(&worker, t0 + 20 * MINUTE).await;
-    assert!(mails_to(&mut smtp, ANN).is_empty(), "spam, pending and own replies send nothing");
+    assert!(
+        mails_to(&mut smtp, ANN).is_empty(),
+        "spam, pending and own replies send nothing"
+    );
 
     // Two replies approved within a few minutes: one mail with both.
     for (i, name) in ["Eve", "Fay"].into_iter().enumerate() {
-        let reply = post(&app, name, &format!("{}@example.org", name.to_lowercase()), Some(&ann), json!({})).await;
+        let reply = post(
+            &app,
+            name,
+            &format!("{}@example.org", name.to_lowercase()),
+            Some(&ann),
+            json!({}),
+        )
+        .await;
         approve(&app, &reply).await;
         run(&worker, t0 + (30 + i as i64) * MINUTE).await;
     }
@@ -244,8 +317,16 @@ async fn pending_spam_and_own_replies_send_nothing_and_a_few_minutes_make_one_ma
     let mails = mails_to(&mut smtp, ANN);
     assert_eq!(mails.len(), 1, "one mail for both");
     let body = text(&mails[0]);
-    assert!(body.contains("Eve wrote:") && body.contains("Fay wrote:"), "{body}");
-    assert!(mails[0].header("subject").expect("subject").contains("2 new replies"));
+    assert!(
+        body.contains("Eve wrote:") && body.contains("Fay wrote:"),
+        "{body}"
+    );
+    assert!(
+        mails[0]
+            .header("subject")
+            .expect("subject")
+            .contains("2 new replies")
+    );
 }
 
 #[tokio::test]
@@ -263,10 +344,16 @@ async fn a_confirmed_reader_hears_once_that_a_held_comment_is_approved() {
     run(&worker, t0 + MINUTE).await;
     let mails = mails_to(&mut smtp, ANN);
     assert_eq!(mails.len(), 1);
-    assert!(mails[0].header("subject").expect("subject").contains("is published"));
+    assert!(
+        mails[0]
+            .header("subject")
+            .expect("subject")
+            .contains("is published")
+    );
     assert!(mails[0].header("list-unsubscribe").is_some());
     // Rejected and approved again: the box was spent, no second mail.
-    app.admin("POST", &format!("/admin/comments/{first}/reject")).await;
+    app.admin("POST", &format!("/admin/comments/{first}/reject"))
+        .await;
     approve(&app, &first).await;
     run(&worker, t0 + 2 * MINUTE).await;
     assert!(mails_to(&mut smtp, ANN).is_empty());
@@ -285,8 +372,12 @@ async fn stop_all_mail_and_erase_forget_the_reader_and_the_export_carries_it() {
     assert_eq!(page(&app, "POST", &confirm, "").await.0, 200);
 
     // The export carries the confirmed reader; another instance imports it.
-    let export = String::from_utf8_lossy(app.admin("GET", "/admin/export").await.body()).into_owned();
-    let line = export.lines().find(|l| l.contains("\"record\":\"subscriber\"")).expect("a reader line");
+    let export =
+        String::from_utf8_lossy(app.admin("GET", "/admin/export").await.body()).into_owned();
+    let line = export
+        .lines()
+        .find(|l| l.contains("\"record\":\"subscriber\""))
+        .expect("a reader line");
     let record: Value = serde_json::from_str(line).expect("json");
     assert_eq!(record["email"], ANN);
     assert!(record["confirmed_at"].is_i64());
@@ -299,17 +390,24 @@ async fn stop_all_mail_and_erase_forget_the_reader_and_the_export_carries_it() {
     let unsubscribe = link(&mails_to(&mut smtp, ANN)[0], "/notifications/unsubscribe/");
     let (status, html) = page(&app, "POST", &unsubscribe, "scope=all").await;
     assert!(status == 200 && html.contains("no more mail"), "{html}");
-    let export = String::from_utf8_lossy(app.admin("GET", "/admin/export").await.body()).into_owned();
+    let export =
+        String::from_utf8_lossy(app.admin("GET", "/admin/export").await.body()).into_owned();
     assert!(!export.contains("\"record\":\"subscriber\""), "forgotten");
     let second = post(&app, "Ann", ANN, None, json!({"notify_replies": "1"})).await;
     run(&worker, t0 + 2 * 24 * 60 * MINUTE).await;
-    assert_eq!(mails_to(&mut smtp, ANN).len(), 1, "a new opt-in asks to confirm again");
+    assert_eq!(
+        mails_to(&mut smtp, ANN).len(),
+        1,
+        "a new opt-in asks to confirm again"
+    );
     let _ = second;
 
     // Erase removes the record too.
-    let erased = crate::helpers::admin_json(&app, "POST", "/admin/erase", &json!({"email": ANN})).await;
+    let erased =
+        crate::helpers::admin_json(&app, "POST", "/admin/erase", &json!({"email": ANN})).await;
     assert_eq!(erased.status(), 200);
-    let export = String::from_utf8_lossy(app.admin("GET", "/admin/export").await.body()).into_owned();
+    let export =
+        String::from_utf8_lossy(app.admin("GET", "/admin/export").await.body()).into_owned();
     assert!(!export.to_lowercase().contains("ann.reader"), "{export}");
 }
 
@@ -321,13 +419,20 @@ async fn without_smtp_the_boxes_are_off_and_ignored() {
     assert_eq!(config["approval_notifications"], false);
     assert_eq!(config["edit_window_secs"], 900);
     let id = post(&app, "Ann", ANN, None, json!({"notify_replies": "1"})).await;
-    let export = String::from_utf8_lossy(app.admin("GET", "/admin/export").await.body()).into_owned();
+    let export =
+        String::from_utf8_lossy(app.admin("GET", "/admin/export").await.body()).into_owned();
     let line = export.lines().find(|l| l.contains(&id)).expect("line");
     let stored: Value = serde_json::from_str(line).expect("json");
-    assert_eq!(stored["notify"]["replies"], false, "not stored without mail");
+    assert_eq!(
+        stored["notify"]["replies"], false,
+        "not stored without mail"
+    );
 
     let mut smtp = smtp_sink(0).await;
     let on = TestApp::with(|c| mailing(c, smtp.addr));
-    assert_eq!(body_json(&on.get("/api/config").await)["reply_notifications"], true);
+    assert_eq!(
+        body_json(&on.get("/api/config").await)["reply_notifications"],
+        true
+    );
     let _ = mails_to(&mut smtp, ANN);
 }
