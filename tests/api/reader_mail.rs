@@ -117,7 +117,7 @@ async fn page(app: &TestApp, method: &str, path: &str, body: &str) -> (u16, Stri
         .path(path)
         .header("content-type", "application/x-www-form-urlencoded")
         .header("content-length", body.len().to_string())
-        .body(body.to_owned())
+        .body(body)
         .reply(&app.routes)
         .await;
     (
