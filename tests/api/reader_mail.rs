@@ -436,3 +436,62 @@ async fn without_smtp_the_boxes_are_off_and_ignored() {
     );
     let _ = mails_to(&mut smtp, ANN);
 }
+
+#[tokio::test]
+async fn the_daily_cap_holds_and_an_unconfirmed_request_expires() {
+    let mut smtp = smtp_sink(0).await;
+    let app = TestApp::with(|c| {
+        mailing(c, smtp.addr);
+        c.reader_mails_per_day = 1;
+    });
+    let worker = worker(&app);
+    let t0 = start();
+    let ann = post(&app, "Ann", ANN, None, json!({"notify_replies": "1"})).await;
+    approve(&app, &ann).await;
+    run(&worker, t0).await;
+    let confirm = link(&mails_to(&mut smtp, ANN)[0], "/notifications/confirm/");
+    assert_eq!(page(&app, "POST", &confirm, "").await.0, 200);
+    for round in 0..2 {
+        let reply = post(&app, "Bo", "bo@example.org", Some(&ann), json!({})).await;
+        approve(&app, &reply).await;
+        run(&worker, t0 + (20 * round + 1) * MINUTE).await;
+        run(&worker, t0 + (20 * round + 10) * MINUTE).await;
+    }
+    assert_eq!(mails_to(&mut smtp, ANN).len(), 1, "one a day at most");
+
+    // Cy asks and never confirms: after 7 days the request is forgotten and
+    // the link has expired.
+    let cy_mail = "cy.reader@example.org";
+    post(&app, "Cy", cy_mail, None, json!({"notify_replies": "1"})).await;
+    run(&worker, t0 + 60 * MINUTE).await;
+    let confirm = link(&mails_to(&mut smtp, cy_mail)[0], "/notifications/confirm/");
+    let subscriptions = app.state.moderator.subscriptions();
+    assert_eq!(
+        subscriptions
+            .expire(t0 + 2 * 24 * 60 * MINUTE)
+            .await
+            .expect("expire"),
+        0,
+        "not yet"
+    );
+    assert_eq!(
+        subscriptions
+            .expire(t0 + 8 * 24 * 60 * MINUTE)
+            .await
+            .expect("expire"),
+        1
+    );
+    let (status, html) = page(&app, "POST", &confirm, "").await;
+    assert_eq!(status, 410, "{html}");
+    // A forged or truncated link is not valid.
+    assert_eq!(
+        page(&app, "GET", &confirm[..confirm.len() - 2], "").await.0,
+        404
+    );
+    assert_eq!(
+        page(&app, "POST", "/notifications/unsubscribe/u.00.x.00", "")
+            .await
+            .0,
+        404
+    );
+}
