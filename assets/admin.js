@@ -111,6 +111,7 @@
       $('login').hidden = true;
       $('app').hidden = false;
       showStats(stats);
+      showLearning();
       return showTab(state.status);
     }, function (error) {
       if (error.status !== 401) signOut(error.message);
@@ -129,7 +130,25 @@
   }
 
   function refreshStats() {
+    showLearning();
     return api('GET', '/admin/stats').then(showStats, function () { /* shown elsewhere */ });
+  }
+
+  // The learning line: what the filter learned from the author, and how
+  // often it agreed with them lately.
+  function showLearning() {
+    return api('GET', '/admin/learning').then(function (l) {
+      var learned = l.learned || {};
+      var text = 'Learning filter' + (l.enabled ? '' : ' (off in the rules)') + ': learned from ' +
+        (learned.spam || 0) + ' spam and ' + (learned.ham || 0) + ' approved comments';
+      var a = l.agreement || {};
+      if (a.decisions) {
+        text += '; agreed with you on ' + a.agreed + ' of your last ' + a.decisions + ' decisions';
+      }
+      if (!l.bins_on_its_own) text += '; it only holds comments until it has learned 20 of each';
+      text += '. Model: ' + ((l.model && l.model.features) || 0).toLocaleString() + ' features.';
+      $('learning').textContent = text;
+    }, function () { $('learning').textContent = ''; });
   }
 
   function showTab(status) {
@@ -202,6 +221,15 @@
     return list;
   }
 
+  // `link +2`; the learned rule names what weighed most:
+  // `learned 0.97: "sugar", link to x.test +5`.
+  function hitText(h) {
+    var score = (h.score > 0 ? '+' : '') + h.score;
+    if (!h.learned) return h.rule + ' ' + score;
+    var clues = (h.learned.clues || []).join(', ');
+    return 'learned ' + Number(h.learned.probability).toFixed(2) + (clues ? ': ' + clues : '') + ' ' + score;
+  }
+
   function renderComment(c) {
     var item = el('li', {
       className: 'comment',
@@ -221,7 +249,7 @@
 
     var hits = el('span', { className: 'hits' });
     (c.hits || []).forEach(function (h) {
-      hits.appendChild(el('span', { className: 'hit', text: h.rule + ' ' + (h.score > 0 ? '+' : '') + h.score }));
+      hits.appendChild(el('span', { className: h.learned ? 'hit learned' : 'hit', text: hitText(h) }));
     });
 
     var select = el('input', { type: 'checkbox', className: 'select', 'aria-label': 'Select comment by ' + c.author });
@@ -240,6 +268,8 @@
       c.ip ? field('IP', el('span', { text: c.ip })) : null,
       field('score', el('span', { className: 'score', text: String(c.score) })),
       c.action ? field('rules said', el('span', { text: c.action })) : null,
+      // Imported comments: where they came from, and their id there.
+      c.origin ? field('imported from', el('span', { className: 'origin', text: c.origin.source + ' #' + c.origin.id })) : null,
       hits.childNodes.length ? hits : null,
       el('span', { className: 'badge status-' + c.status, text: c.status }));
 

@@ -1,6 +1,6 @@
 //! Reads an export with moderato's import readers and prints what a
 //! caller would get, how fast, and the peak resident memory: the reading
-//! half of the import benchmark (storing is measured once it is wired).
+//! half of the import benchmark (the whole import, stored: `benches/import.sh`).
 //!
 //! ```text
 //! cargo run --release --example gen_wxr -- 200 /tmp/wxr-200mb.xml

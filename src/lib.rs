@@ -12,7 +12,8 @@
 //! - [`store`]: the store shell, sled.
 //! - [`notify`]: the notification shell, mail and webhooks.
 //! - [`import`]: streaming readers of WordPress (WXR), Disqus and Isso
-//!   exports; [`export`]: a WXR writer for the way back.
+//!   exports; [`export`]: a WXR writer for the way back; [`transfer`]:
+//!   an import of a file into the core, and the WXR export of the store.
 //! - [`config`], [`secrets`], [`telemetry`]: configuration, the secret
 //!   files of the data directory, logging.
 //! - [`startup`]: builds the core and the shells and runs the service;
@@ -31,3 +32,4 @@ pub mod secrets;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod transfer;

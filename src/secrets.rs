@@ -1,4 +1,6 @@
-//! Secrets kept in the data directory: the admin token and the master key.
+//! Secrets kept in the data directory: the admin token and the master key
+//! (or, for replicas sharing PostgreSQL, a key file of its own and the
+//! token from the configuration).
 //!
 //! Both are generated on the first start that needs them, written with mode
 //! 0600, and read back on every later start. The master key never leaves
@@ -115,16 +117,30 @@ pub fn admin_token(data_dir: &Path, configured: Option<&str>) -> Result<TokenFil
 /// [`Error`] when the file cannot be read, written or decoded.
 pub fn master_key(data_dir: &Path) -> Result<[u8; 32], Error> {
     let path = data_dir.join(MASTER_KEY_FILE);
-    if let Some(text) = read_existing(&path)? {
-        let mut key = [0u8; 32];
-        hex::decode_to_slice(text.trim(), &mut key).map_err(|_| Error::Damaged {
-            path,
-            problem: "expected 64 hexadecimal characters",
-        })?;
-        return Ok(key);
+    if path.exists() {
+        return master_key_from_file(&path);
     }
     let key = random_bytes::<32>()?;
     write_new(&path, hex::encode(key).as_bytes())?;
+    Ok(key)
+}
+
+/// Reads the master key from a file of its own (`master_key_file`: the
+/// replicas of one database share it). Never creates one: a replica that
+/// made up its own key would write what no other replica can read.
+///
+/// # Errors
+/// [`Error`] when the file is missing, unreadable or not 64 hex characters.
+pub fn master_key_from_file(path: &Path) -> Result<[u8; 32], Error> {
+    let text = fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut key = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut key).map_err(|_| Error::Damaged {
+        path: path.to_owned(),
+        problem: "expected 64 hexadecimal characters",
+    })?;
     Ok(key)
 }
 

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::domain::moderation::Moderator;
-use crate::domain::ports::{Notifications, StoreError};
+use crate::domain::ports::{NoNotifications, Notifications, Store, StoreError};
 use crate::domain::privacy::Privacy;
 use crate::domain::rules::{self, RuleSet};
 use crate::http::auth::{TokenDigest, Tokens};
@@ -19,6 +19,7 @@ use crate::http::{self, AppState};
 use crate::notify::Notifier;
 use crate::secrets;
 use crate::store::SledStore;
+use crate::store::postgres::{self, PgStore};
 
 /// Why the service could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,13 @@ pub enum Error {
     /// The database could not be opened, or its final flush failed.
     #[error("database: {0}")]
     Store(#[source] StoreError),
+    /// PostgreSQL could not be opened (unreachable, a newer schema, another
+    /// master key).
+    #[error(transparent)]
+    Postgres(#[from] postgres::OpenError),
+    /// No thread or runtime to open PostgreSQL on.
+    #[error("cannot start the database runtime: {0}")]
+    Runtime(#[source] std::io::Error),
     /// A rule file is invalid.
     #[error("spam rules: {0}")]
     Rules(#[from] rules::Error),
@@ -53,22 +61,21 @@ pub struct Parts {
     pub admin_token: secrets::TokenFile,
 }
 
-/// Creates the data directory and its secrets if needed, opens the
-/// database, and builds the core and the HTTP state.
+/// Opens the database (`database_url`: PostgreSQL; otherwise sled in the
+/// data directory, created with its secrets if needed), and builds the
+/// core and the HTTP state. Must run inside a tokio runtime when
+/// `database_url` is set (the store starts its watcher).
 ///
 /// # Errors
 /// [`Error`] when a secret, the database or the rules cannot be opened.
 pub fn build(config: Config) -> Result<Parts, Error> {
-    secrets::ensure_data_dir(&config.data_dir)?;
-    let admin_token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
-    let master = secrets::master_key(&config.data_dir)?;
     let rules = RuleSet::load_dir(&config.rules_dir)?;
-    let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
-        .map_err(Error::Store)?;
+    let (store, master) = open_store(&config)?;
+    let admin_token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
     let privacy = Arc::new(Privacy::new(&master));
     let notifier = Notifier::new();
     let moderator = Moderator::new(
-        Arc::new(store),
+        store,
         Arc::new(notifier.clone()) as Arc<dyn Notifications>,
         privacy,
         rules,
@@ -84,6 +91,97 @@ pub fn build(config: Config) -> Result<Parts, Error> {
         notifier,
         admin_token,
     })
+}
+
+/// The core over the configured database (sled in the data directory, or
+/// PostgreSQL) without a server around it, for commands that change what
+/// is stored (`moderato learn train`): the store, the keys and the rules,
+/// and nobody to notify (jobs wait in the outbox for the service). On sled
+/// they run on a stopped service (sled's lock refuses a second process;
+/// the error says so); PostgreSQL takes them beside running replicas. Must
+/// run inside a tokio runtime (as [`build`]).
+///
+/// # Errors
+/// [`Error`] when a secret, the database or the rules cannot be opened.
+pub fn offline(config: &Config) -> Result<Moderator, Error> {
+    let rules = RuleSet::load_dir(&config.rules_dir)?;
+    offline_with(config, rules)
+}
+
+/// [`offline`] without the spam rules, for the command line's `import` and
+/// `export`: imports do not run the rules (the source's decisions stand),
+/// so a missing or broken rules directory does not stop them. A missing
+/// data directory and key are created, so an import can fill a new
+/// instance.
+///
+/// # Errors
+/// [`Error`] when a secret or the database cannot be opened.
+pub fn offline_moderator(config: &Config) -> Result<Moderator, Error> {
+    offline_with(config, RuleSet::from_sources(&config.rules_dir, &[])?)
+}
+
+fn offline_with(config: &Config, rules: RuleSet) -> Result<Moderator, Error> {
+    let (store, master) = open_store(config)?;
+    Ok(Moderator::new(
+        store,
+        Arc::new(NoNotifications),
+        Arc::new(Privacy::new(&master)),
+        rules,
+        config.moderation_settings(),
+    ))
+}
+
+/// The store the configuration names (`database_url`: PostgreSQL;
+/// otherwise sled in the data directory, created with its secrets if
+/// needed) and the master key.
+fn open_store(config: &Config) -> Result<(Arc<dyn Store>, [u8; 32]), Error> {
+    if config.uses_postgres() {
+        // No data directory: the key comes from the configuration
+        // (`Config::validate` requires it).
+        let master = secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))?;
+        let store = open_postgres(config, Privacy::new(&master).key_check())?;
+        Ok((Arc::new(store), master))
+    } else {
+        secrets::ensure_data_dir(&config.data_dir)?;
+        let master = if config.master_key_file.is_empty() {
+            secrets::master_key(&config.data_dir)?
+        } else {
+            secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))?
+        };
+        let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
+            .map_err(Error::Store)?;
+        Ok((Arc::new(store), master))
+    }
+}
+
+/// Connects to PostgreSQL, migrates it and checks the key, then starts the
+/// store on the current runtime. The connecting runs on a thread and
+/// runtime of its own, so that this synchronous function works inside any
+/// runtime (a current-thread one included) without blocking its tasks.
+///
+/// # Errors
+/// [`Error::Postgres`] saying what failed.
+pub fn open_postgres(config: &Config, key_check: [u8; 32]) -> Result<PgStore, Error> {
+    let options = postgres::Options {
+        url: config.database_url.clone(),
+        pool_size: usize::try_from(config.database_pool_size).unwrap_or(usize::MAX),
+        key_check,
+    };
+    let prepared = std::thread::scope(|scope| {
+        scope
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(Error::Runtime)?;
+                runtime
+                    .block_on(PgStore::prepare(options))
+                    .map_err(Error::Postgres)
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })?;
+    Ok(prepared.start())
 }
 
 /// A built application with its socket bound, ready to run.
@@ -102,6 +200,12 @@ impl App {
     pub async fn build(config: Config) -> Result<App, Error> {
         let listen = config.listen.clone();
         let parts = build(config)?;
+        // Seed + ledger before the first request (logged with its time); if
+        // the ledger cannot be read the service still runs, without the
+        // learned rule, and the first comment or decision tries again.
+        if let Err(e) = parts.state.moderator.load_learning().await {
+            tracing::error!(error = %e, "the learning filter cannot be loaded");
+        }
         if parts.admin_token.generated {
             // Printed once, at the start that created it; it is kept in the
             // data directory, mode 0600, for later starts.
@@ -183,8 +287,12 @@ impl App {
             pruner.abort();
         }
         if let Some(notifier) = notifier {
-            // Jobs not sent yet stay in the outbox: the next start sends them.
+            // Jobs not sent yet stay in the outbox: the next start (or
+            // another replica) sends them.
             notifier.abort();
+            if let Err(e) = state.store().release_claims().await {
+                tracing::warn!(error = %e, "cannot give back claimed notifications; they wait for their lease to end");
+            }
         }
         state.store().flush().await.map_err(Error::Store)?;
         tracing::info!("stopped; database flushed");

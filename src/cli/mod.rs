@@ -1,6 +1,7 @@
 //! Command line: `moderato [--config FILE] [serve]`, `moderato healthcheck`,
 //! `moderato rules check`, `moderato rules eval FILE.jsonl`,
-//! `moderato check [--repair]`.
+//! `moderato check [--repair]`, `moderato import FILE`, `moderato export`,
+//! `moderato learn replay | train | stats | rebuild`.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
@@ -10,14 +11,16 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+mod learn;
 mod rules;
+mod transfer;
 
 use crate::config::Config;
 use crate::domain::Comment;
 use crate::domain::moderation::fingerprint;
 use crate::domain::privacy::Privacy;
-use crate::startup::{App, shutdown_signal};
-use crate::store::SledStore;
+use crate::startup::{self, App, shutdown_signal};
+use crate::store::{Report, SledStore};
 use crate::{secrets, telemetry};
 
 /// Self-hosted comment moderation for blogs.
@@ -38,8 +41,9 @@ enum Command {
     /// Exit 0 when the service on the configured address answers /healthz
     /// (for container health checks: needs no curl in the image).
     Healthcheck,
-    /// Verify the database's index trees against its comments (stop the
-    /// service first: the database is locked while it runs). Exit 0 when
+    /// Verify the database's indexes, fingerprints and counts against its
+    /// comments (sled: stop the service first, the database is locked while
+    /// it runs; PostgreSQL: runs beside the replicas). Exit 0 when
     /// consistent, 1 when problems remain.
     Check {
         /// Fix what can be fixed: add missing index entries, remove stale
@@ -47,10 +51,49 @@ enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// Import comments from WordPress (WXR), Disqus, Isso or moderato's own
+    /// export, on a stopped service (a running one holds the database: use
+    /// POST /admin/import there). The same file twice adds nothing.
+    Import {
+        /// The export file (Isso: its SQLite database).
+        file: PathBuf,
+        /// auto, wordpress, disqus, isso or ndjson.
+        #[arg(long, default_value = "auto")]
+        format: String,
+        /// Report what would be imported; store nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Teach the learning spam filter with the imported spam and
+        /// approved comments.
+        #[arg(long)]
+        learn: bool,
+        /// Print the report as one JSON object (the last line).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export every comment, on a stopped service: moderato's JSON Lines
+    /// (the lossless backup) or a WordPress WXR file.
+    Export {
+        /// ndjson or wxr.
+        #[arg(long, default_value = "ndjson")]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The blog's address for WXR links (default: the first of
+        /// allowed_origins).
+        #[arg(long)]
+        site: Option<String>,
+    },
     /// Check or measure the spam rules.
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
+    },
+    /// Measure, teach or inspect the learning filter.
+    Learn {
+        #[command(subcommand)]
+        command: learn::LearnCommand,
     },
 }
 
@@ -77,6 +120,10 @@ enum RulesCommand {
         /// List every miss with the rules that hit.
         #[arg(long)]
         explain: bool,
+        /// Leave the learned rule out (it runs on the shipped seed model
+        /// otherwise).
+        #[arg(long)]
+        rules_only: bool,
     },
 }
 
@@ -99,21 +146,124 @@ pub fn run() -> ExitCode {
         Command::Healthcheck => healthcheck(&config),
         Command::Rules { command } => rules_command(command, &config),
         Command::Check { repair } => check_command(&config, repair),
+        Command::Import {
+            file,
+            format,
+            dry_run,
+            learn,
+            json,
+        } => match transfer::parse_format(&format) {
+            Ok(format) => transfer::import_command(
+                &config,
+                transfer::ImportArgs {
+                    file,
+                    format,
+                    dry_run,
+                    learn,
+                    json,
+                },
+            ),
+            Err(e) => {
+                tracing::error!("{e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Export { format, out, site } => {
+            transfer::export_command(&config, transfer::ExportArgs { format, out, site })
+        }
+        Command::Learn { command } => print_outcome(learn::run(command, &config)),
+    }
+}
+
+/// Prints a command's product to standard output (not the log), or logs
+/// why it failed.
+fn print_outcome(outcome: Result<String, String>) -> ExitCode {
+    match outcome {
+        Ok(text) => {
+            let _ = writeln!(std::io::stdout().lock(), "{}", text.trim_end());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
 /// `moderato check [--repair]`: prints a summary to standard output.
 fn check_command(config: &Config, repair: bool) -> ExitCode {
+    let report = if config.uses_postgres() {
+        check_postgres(config, repair)
+    } else {
+        match check_sled(config, repair) {
+            Ok(report) => report,
+            Err(code) => return code,
+        }
+    };
+    match report {
+        Ok(report) => {
+            let _ = writeln!(std::io::stdout().lock(), "{report}");
+            if report.is_consistent() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            tracing::error!("check failed: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The check on PostgreSQL: online (a repair briefly holds writers back).
+/// The key file is required with `database_url`, so fingerprints are
+/// always verified.
+fn check_postgres(config: &Config, repair: bool) -> Result<Report, String> {
+    let master = secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))
+        .map_err(|e| e.to_string())?;
+    let privacy = Privacy::new(&master);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let store =
+            startup::open_postgres(config, privacy.key_check()).map_err(|e| e.to_string())?;
+        let print = |c: &Comment| fingerprint::of_stored(&privacy, c);
+        let report = if repair {
+            store.repair(&print).await
+        } else {
+            store.check(&print).await
+        };
+        report.map_err(|e| with_sources(&e))
+    })
+}
+
+/// An error and every cause under it, for the one line that reports it.
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The check on sled: the service must be stopped (sled locks its files).
+fn check_sled(config: &Config, repair: bool) -> Result<Result<Report, String>, ExitCode> {
     let db_path = config.db_path();
     if !db_path.is_dir() {
         tracing::error!(path = %db_path.display(), "no database here (is data_dir right?)");
-        return ExitCode::from(2);
+        return Err(ExitCode::from(2));
     }
     let store = match SledStore::open(&db_path, config.cache_capacity_mb * 1024 * 1024) {
         Ok(store) => store,
         Err(e) => {
             tracing::error!("cannot open the database (is the service still running?): {e}");
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
     let report = if repair {
@@ -132,20 +282,7 @@ fn check_command(config: &Config, repair: bool) -> ExitCode {
     } else {
         store.check()
     };
-    match report {
-        Ok(report) => {
-            let _ = writeln!(std::io::stdout().lock(), "{report}");
-            if report.is_consistent() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
-        Err(e) => {
-            tracing::error!("check failed: {e}");
-            ExitCode::from(2)
-        }
-    }
+    Ok(report.map_err(|e| e.to_string()))
 }
 
 fn rules_command(command: RulesCommand, config: &Config) -> ExitCode {
@@ -158,26 +295,16 @@ fn rules_command(command: RulesCommand, config: &Config) -> ExitCode {
             rules,
             json,
             explain,
+            rules_only,
         } => rules::eval_command(
             &file,
             rules.as_deref().unwrap_or(&config.rules_dir),
             json,
             explain,
+            rules_only,
         ),
     };
-    // The command's output is its product: it goes to standard output, not
-    // to the log.
-    let mut stdout = std::io::stdout().lock();
-    match output {
-        Ok(text) => {
-            let _ = writeln!(stdout, "{}", text.trim_end());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            tracing::error!("{e}");
-            ExitCode::FAILURE
-        }
-    }
+    print_outcome(output.map_err(|e| e.to_string()))
 }
 
 fn serve(config: Config) -> ExitCode {

@@ -82,6 +82,17 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// sled page cache in MiB.
     pub cache_capacity_mb: u64,
+    /// PostgreSQL instead of sled: `postgres://user:password@host:5432/db`
+    /// (never printed). Empty keeps sled in `data_dir`; set, the data
+    /// directory is not opened, and `admin_token` and `master_key_file`
+    /// are required (replicas share them).
+    pub database_url: String,
+    /// Connections to PostgreSQL kept at most by this process.
+    pub database_pool_size: u64,
+    /// A file holding the master key as 64 hex characters (what the data
+    /// directory's `secret.key` holds). Required with `database_url`; with
+    /// sled, empty reads (or creates) `secret.key` in `data_dir`.
+    pub master_key_file: String,
     /// The name shown on the author's replies from the admin page.
     pub author_name: String,
     /// The service's public base URL (e.g. `https://comments.example.org`),
@@ -114,7 +125,8 @@ pub struct Config {
     pub notify_queue_capacity: u64,
     /// Hours a decision link in an email stays valid.
     pub link_ttl_hours: u64,
-    /// Largest body `POST /admin/import` accepts, in MiB.
+    /// Largest file `POST /admin/import` accepts, in MiB (streamed to a
+    /// temporary file in `data_dir`, never held in memory).
     pub max_import_mb: u64,
     /// How long a writer may edit or delete their comment (`15m`, `90s`,
     /// `0` turns it off).
@@ -146,6 +158,9 @@ impl Default for Config {
             max_pending: 10_000,
             request_timeout_secs: 30,
             cache_capacity_mb: 64,
+            database_url: String::new(),
+            database_pool_size: 16,
+            master_key_file: String::new(),
             author_name: "Author".into(),
             public_url: String::new(),
             smtp_host: String::new(),
@@ -161,7 +176,7 @@ impl Default for Config {
             notify_on_spam: false,
             notify_queue_capacity: 256,
             link_ttl_hours: 24 * 7,
-            max_import_mb: 32,
+            max_import_mb: 256,
             edit_window: "15m".into(),
             reader_digest_minutes: 5,
             reader_mails_per_day: 20,
@@ -188,6 +203,11 @@ impl fmt::Debug for Config {
             .field("moderation", &self.moderation)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("rate_limits_enabled", &self.rate_limits_enabled)
+            .field(
+                "database_url",
+                &(!self.database_url.is_empty()).then_some("[redacted]"),
+            )
+            .field("master_key_file", &self.master_key_file)
             .field("max_pending", &self.max_pending)
             .field("public_url", &self.public_url)
             .field("smtp_host", &self.smtp_host)
@@ -323,15 +343,58 @@ impl Config {
             ("notify_queue_capacity", self.notify_queue_capacity),
             ("link_ttl_hours", self.link_ttl_hours),
             ("max_import_mb", self.max_import_mb),
+            ("database_pool_size", self.database_pool_size),
         ];
         for (key, value) in positive {
             if value == 0 {
                 return invalid(key, "must be greater than 0");
             }
         }
+        self.validate_database()?;
         notifications::validate(self)
             .and_then(|()| reader::validate(self))
             .map_err(|(key, problem)| Error::Invalid { key, problem })
+    }
+
+    /// With `database_url` the replicas share no data directory: the
+    /// secrets it would hold must come from the configuration.
+    fn validate_database(&self) -> Result<(), Error> {
+        if self.database_url.is_empty() {
+            return Ok(());
+        }
+        let invalid = |key, problem: &str| {
+            Err(Error::Invalid {
+                key,
+                problem: problem.to_owned(),
+            })
+        };
+        if !["postgres://", "postgresql://"]
+            .iter()
+            .any(|scheme| self.database_url.starts_with(scheme))
+        {
+            return invalid(
+                "database_url",
+                "expected a URL such as postgres://user:password@host:5432/db",
+            );
+        }
+        if self.admin_token.is_none() {
+            return invalid(
+                "admin_token",
+                "is required with database_url (every replica needs the same token)",
+            );
+        }
+        if self.master_key_file.is_empty() {
+            return invalid(
+                "master_key_file",
+                "is required with database_url (every replica needs the same key)",
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether comments live in PostgreSQL rather than in the data directory.
+    pub fn uses_postgres(&self) -> bool {
+        !self.database_url.is_empty()
     }
 
     /// The settings of the moderation steps.

@@ -9,6 +9,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::learn::Learned;
+use super::origin::Origin;
 use super::privacy::EmailKey;
 
 /// Longest page key.
@@ -273,6 +275,10 @@ pub struct Comment {
     /// What the writer asked to be told by email.
     #[serde(default)]
     pub notify: Notify,
+    /// Where an imported comment comes from (its source and its id there);
+    /// `None` for comments written here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
 }
 
 /// The writer's right to change their comment: the keyed hash of the edit
@@ -319,6 +325,31 @@ pub struct Hit {
     pub rule: String,
     /// Its score.
     pub score: i32,
+    /// The learned rule's verdict: the spam probability and the features
+    /// that weighed most (never the email domain's name). `None` for every
+    /// other rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learned: Option<Learned>,
+}
+
+impl Hit {
+    /// A rule's hit with its score.
+    pub fn new(rule: impl Into<String>, score: i32) -> Hit {
+        Hit {
+            rule: rule.into(),
+            score,
+            learned: None,
+        }
+    }
+
+    /// The hit in words, for mails and the command line: `link +2`, or
+    /// `learned 0.97: "sugar", link to x.test +5`.
+    pub fn describe(&self) -> String {
+        match &self.learned {
+            Some(learned) => format!("{} {:+}", learned.hit_text(), self.score),
+            None => format!("{} {:+}", self.rule, self.score),
+        }
+    }
 }
 
 /// Earlier moderation decisions about comments with the same email.

@@ -15,6 +15,12 @@ use super::comment::{CommentId, Notify, PageId};
 pub const MAX_AUTHOR_CHARS: usize = 100;
 /// Longest comment, in characters, after trimming.
 pub const MAX_COMMENT_CHARS: usize = 10_000;
+/// Longest imported comment, in characters: what WordPress's
+/// `comment_content` column holds. Comments that another system published
+/// are kept whole rather than cut to [`MAX_COMMENT_CHARS`].
+pub const MAX_IMPORTED_COMMENT_CHARS: usize = 65_535;
+/// The name an imported comment without one is shown under.
+pub const ANONYMOUS: &str = "Anonymous";
 /// Longest email address, in bytes (RFC 5321).
 pub const MAX_EMAIL_LEN: usize = 254;
 /// Longest website address.
@@ -272,6 +278,18 @@ impl AuthorName {
         }
         Ok(AuthorName(author.to_owned()))
     }
+
+    /// The name of an imported comment, which another system already
+    /// published: control characters dropped, cut to [`MAX_AUTHOR_CHARS`],
+    /// [`ANONYMOUS`] when empty (Isso allows anonymous comments).
+    pub fn imported(raw: &str) -> AuthorName {
+        let kept: String = raw.chars().filter(|c| !c.is_control()).collect();
+        let name: String = kept.trim().chars().take(MAX_AUTHOR_CHARS).collect();
+        match name.trim() {
+            "" => AuthorName(ANONYMOUS.to_owned()),
+            name => AuthorName(name.to_owned()),
+        }
+    }
 }
 
 impl EmailAddress {
@@ -385,6 +403,32 @@ impl CommentText {
             return Err("Your comment must not contain control characters.".into());
         }
         Ok(CommentText(text.replace("\r\n", "\n")))
+    }
+
+    /// The text of an imported comment, which another system already
+    /// published: control characters other than newlines and tabs are
+    /// dropped rather than refused, and up to [`MAX_IMPORTED_COMMENT_CHARS`]
+    /// characters are kept.
+    ///
+    /// # Errors
+    /// Empty, or longer than that (a message naming the limit).
+    pub fn imported(raw: &str) -> Result<CommentText, String> {
+        let kept: String = raw
+            .replace("\r\n", "\n")
+            .chars()
+            .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+            .collect();
+        let text = kept.trim();
+        if text.is_empty() {
+            return Err("the comment has no text".into());
+        }
+        let chars = text.chars().count();
+        if chars > MAX_IMPORTED_COMMENT_CHARS {
+            return Err(format!(
+                "the comment has {chars} characters; at most {MAX_IMPORTED_COMMENT_CHARS} are kept"
+            ));
+        }
+        Ok(CommentText(text.to_owned()))
     }
 }
 

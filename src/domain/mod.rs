@@ -5,6 +5,7 @@
 //!
 //! - [`comment`]: the comment as stored, its id, page, status, the author's
 //!   decisions and the audit trail; [`public`]: what readers may see of it.
+//! - [`origin`]: where an imported comment comes from.
 //! - [`input`]: a reader's submitted fields, validated into a [`NewComment`].
 //! - [`moderation`]: the steps (intake, decisions, replies, imports,
 //!   erasure) over the [`ports`] the shells implement; [`outbox`]: the
@@ -19,6 +20,7 @@ pub mod comment;
 pub mod input;
 pub mod learn;
 pub mod moderation;
+pub mod origin;
 pub mod outbox;
 pub mod ports;
 pub mod privacy;
@@ -34,6 +36,8 @@ pub use comment::{
 };
 pub use input::{
     AuthorName, CommentEdit, CommentText, EmailAddress, FieldErrors, FieldValue, Fields,
-    MAX_AUTHOR_CHARS, MAX_COMMENT_CHARS, MAX_EMAIL_LEN, MAX_URL_LEN, NewComment, Website,
+    MAX_AUTHOR_CHARS, MAX_COMMENT_CHARS, MAX_EMAIL_LEN, MAX_IMPORTED_COMMENT_CHARS, MAX_URL_LEN,
+    NewComment, Website,
 };
+pub use origin::{Origin, Source, WpPost};
 pub use public::{PublicComment, format_time};

@@ -10,6 +10,7 @@ use std::fmt;
 use async_trait::async_trait;
 
 use super::comment::{Comment, CommentId, History, Status, Via};
+use super::learn::ledger::Entry as LedgerEntry;
 use super::outbox::{JobId, QueuedJob, Scheduled};
 use super::privacy::EmailKey;
 use super::subscription::Subscriber;
@@ -116,6 +117,16 @@ pub enum Rewrite<'a> {
     Remove,
 }
 
+/// A decision as stored: the status change, and the ledger entry the
+/// decision replaced (the model unlearns it).
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// The comment afterwards and the status it left.
+    pub transition: Transition,
+    /// The comment's ledger entry before, `None` when it had none.
+    pub unlearned: Option<LedgerEntry>,
+}
+
 /// Figures of the store for `/metrics`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StoreStats {
@@ -194,6 +205,27 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// # Errors
     /// A fault.
     async fn import(&self, comment: &Comment, prints: &Fingerprints) -> Result<bool, StoreError>;
+
+    // Imports (domain::moderation::import): many comments at a time.
+
+    /// [`Store::import`] of several comments, whether each was new. A
+    /// backend may store them in one transaction (all or none: sled does,
+    /// since an import's speed is its per-transaction cost); this default
+    /// stores them one by one. Does not wait for durability.
+    ///
+    /// # Errors
+    /// A fault; comments of the batch may then be stored or not (a second
+    /// import of the same file completes it).
+    async fn import_batch(
+        &self,
+        batch: &[(&Comment, &Fingerprints)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut stored = Vec::with_capacity(batch.len());
+        for (comment, prints) in batch {
+            stored.push(self.import(comment, prints).await?);
+        }
+        Ok(stored)
+    }
 
     /// Deletes every comment of one commenter with its index entries and
     /// its duplicate fingerprint (which `fingerprint` computes from a
@@ -391,6 +423,68 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// # Errors
     /// A fault.
     async fn pending_jobs(&self) -> Result<u64, StoreError>;
+
+    /// Gives back the jobs this process claimed and has not settled, at a
+    /// clean stop (a worker aborted mid-send), so another replica or the
+    /// next start sends them at once instead of after the lease. Stores
+    /// that free every lease when they open (sled: one process) need not.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn release_claims(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    // The ledger of the learning filter (issue 11, domain::learn::ledger):
+    // what the model learned, one entry per comment id (an entry always
+    // carries its comment's email key), hashed features only. The model is
+    // the seed plus these entries, so an entry is written in the
+    // transaction of the decision that causes it. Deleting a comment keeps
+    // its entry; erasing a reader removes them.
+
+    /// [`Store::set_status`], and in the same transaction the comment's
+    /// ledger entry becomes `learned` (`None` removes it; its `comment` is
+    /// `id`), whether or not the status changed. Returns the entry it
+    /// replaced. `None` for an unknown id: nothing changes.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn record_decision(
+        &self,
+        id: CommentId,
+        status: Status,
+        via: Via,
+        jobs: &[Scheduled],
+        learned: Option<&LedgerEntry>,
+    ) -> Result<Option<Decided>, StoreError>;
+
+    /// Writes entries taught from a file, each replacing the entry of its
+    /// comment id, in one transaction. Returns the replaced entries, in
+    /// the order of `entries`.
+    ///
+    /// # Errors
+    /// A fault; then nothing was written.
+    async fn put_ledger(
+        &self,
+        entries: &[LedgerEntry],
+    ) -> Result<Vec<Option<LedgerEntry>>, StoreError>;
+
+    /// Removes every entry of one reader and returns them (erasure).
+    ///
+    /// # Errors
+    /// A fault.
+    async fn forget_reader(&self, email: EmailKey) -> Result<Vec<LedgerEntry>, StoreError>;
+
+    /// Ledger entries in (email key, comment id) order, `limit` at a time,
+    /// after the entry with that email key and comment id.
+    ///
+    /// # Errors
+    /// A fault, or an entry that cannot be decoded.
+    async fn ledger_after(
+        &self,
+        after: Option<(EmailKey, CommentId)>,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, StoreError>;
 }
 
 /// Wakes the notification worker: jobs were just written to the outbox.

@@ -84,11 +84,13 @@ fn paragraphs(text: &str) -> String {
         .map(str::trim)
         .filter(|c| !c.is_empty())
     {
-        let starts_block = chunk.strip_prefix('<').is_some_and(|rest| {
+        // Compared as bytes: the chunk may continue with any character, and
+        // a tag's length need not fall on a character boundary of it.
+        let starts_block = chunk.as_bytes().strip_prefix(b"<").is_some_and(|rest| {
             BLOCK_TAGS.iter().any(|tag| {
-                rest.len() >= tag.len()
-                    && rest[..tag.len()].eq_ignore_ascii_case(tag)
-                    && rest[tag.len()..].starts_with(['>', ' '])
+                rest.get(..tag.len())
+                    .is_some_and(|name| name.eq_ignore_ascii_case(tag.as_bytes()))
+                    && matches!(rest.get(tag.len()), Some(b'>' | b' '))
             })
         });
         if starts_block {
@@ -203,6 +205,20 @@ mod tests {
     fn plain_text_angle_brackets_are_escaped_not_lost() {
         let html = clean("I <3 this & 2 < 5");
         assert!(html.contains("I &lt;3 this &amp; 2 &lt; 5"), "{html}");
+    }
+
+    #[test]
+    fn a_tag_followed_by_wide_characters_does_not_panic() {
+        // "<p>" then CJK: the first bytes after "<" cut a character when
+        // read as long as "blockquote".
+        assert_eq!(
+            clean("<p>我也失去了父亲。</p>"),
+            "<p>我也失去了父亲。</p>\n"
+        );
+        assert_eq!(
+            clean("<b>我也失去了父亲。</b>"),
+            "<p><b>我也失去了父亲。</b></p>\n"
+        );
     }
 
     #[test]

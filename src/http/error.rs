@@ -77,6 +77,10 @@ pub enum ApiError {
     /// A rule file is invalid; the old rules stay in force (422).
     #[error("{0}")]
     InvalidRules(String),
+    /// An uploaded file cannot be imported: unknown format, malformed,
+    /// truncated; the message names the position (422).
+    #[error("{0}")]
+    InvalidFile(String),
     /// Something failed on our side (500); the cause is logged, not sent.
     #[error("internal error")]
     Internal(#[source] Arc<dyn std::error::Error + Send + Sync>),
@@ -152,6 +156,7 @@ impl ApiError {
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::QueueFull { .. } => (StatusCode::SERVICE_UNAVAILABLE, "queue_full"),
             ApiError::InvalidRules(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_rules"),
+            ApiError::InvalidFile(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_file"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

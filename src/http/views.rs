@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::domain::comment::{Action, Hit};
 use crate::domain::privacy::Privacy;
-use crate::domain::{Comment, Status, StatusChange, Via};
+use crate::domain::{Comment, Origin, Status, StatusChange, Via};
 
 pub use crate::domain::{PublicComment, format_time};
 
@@ -38,6 +38,9 @@ pub struct AdminComment {
     pub updated_at: String,
     /// The audit trail: every status change, oldest first.
     pub decisions: Vec<DecisionView>,
+    /// Where an imported comment comes from (`source`, its `id` there, the
+    /// post's `title`); `null` for comments written here.
+    pub origin: Option<Origin>,
 }
 
 /// One status change, as the author sees it.
@@ -92,6 +95,7 @@ impl AdminComment {
             action: c.action,
             updated_at: format_time(c.updated_at),
             decisions: c.decisions.iter().map(DecisionView::from).collect(),
+            origin: c.origin.clone(),
         }
     }
 }

@@ -6,37 +6,8 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::{CommentId, Status};
-
-use super::WpPost;
-
-/// The system a comment comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Source {
-    /// A WordPress WXR export.
-    Wordpress,
-    /// A Disqus XML export.
-    Disqus,
-    /// An Isso SQLite database.
-    Isso,
-}
-
-impl Source {
-    /// The name stored with an imported comment.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Wordpress => "wordpress",
-            Source::Disqus => "disqus",
-            Source::Isso => "isso",
-        }
-    }
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::domain::Source;
+use crate::domain::{CommentId, Status, WpPost};
 
 /// Where in the file something is: a line and a column (in bytes, from 1)
 /// of an XML file, or a table and row id of a database.

@@ -32,22 +32,7 @@ use super::{
 /// comment's moderato id, and under which this reader finds it again.
 pub const MODERATO_ID_META: &str = "moderato_id";
 
-/// WordPress's own data on a post, kept so that an export back to
-/// WordPress lets its importer find the existing post (it matches title and
-/// `post_date`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WpPost {
-    /// `wp:post_id`.
-    pub id: Option<u64>,
-    /// `wp:post_type` (`post`, `page`, ...).
-    pub post_type: Option<String>,
-    /// `wp:post_name`: the slug.
-    pub name: Option<String>,
-    /// `wp:post_date`, local time, as written.
-    pub date: Option<String>,
-    /// `wp:post_date_gmt`, as written.
-    pub date_gmt: Option<String>,
-}
+pub use crate::domain::WpPost;
 
 /// The elements this reader looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

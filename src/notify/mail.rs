@@ -13,6 +13,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::{Error, Failure};
 use crate::config::{Config, SmtpSecurity, parse_mailbox, parse_recipients};
+use crate::domain::comment::Hit;
 use crate::domain::privacy::{LinkSigner, Privacy};
 use crate::domain::{Comment, Decision, Status, format_time};
 
@@ -154,11 +155,7 @@ impl Mailer {
         let hits = if comment.hits.is_empty() {
             String::new()
         } else {
-            let list: Vec<String> = comment
-                .hits
-                .iter()
-                .map(|h| format!("{} {:+}", h.rule, h.score))
-                .collect();
+            let list: Vec<String> = comment.hits.iter().map(Hit::describe).collect();
             format!(" ({})", list.join(", "))
         };
         let quoted: String = comment

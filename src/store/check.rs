@@ -28,6 +28,8 @@ pub enum Problem {
     /// A stored comment cannot be decoded (never repaired: it needs a
     /// human, or a backup).
     Corrupt,
+    /// A stored count differs from the comments counted (PostgreSQL).
+    WrongCount,
 }
 
 impl fmt::Display for Problem {
@@ -37,6 +39,7 @@ impl fmt::Display for Problem {
             Problem::Stale => "stale",
             Problem::WrongStatus => "wrong status",
             Problem::Corrupt => "corrupt",
+            Problem::WrongCount => "wrong count",
         })
     }
 }
@@ -75,7 +78,13 @@ impl Report {
         self.remaining() == 0
     }
 
-    fn found(&mut self, tree: &'static str, problem: Problem, what: impl FnOnce() -> String) {
+    /// Counts one problem, and describes it while examples are few.
+    pub(in crate::store) fn found(
+        &mut self,
+        tree: &'static str,
+        problem: Problem,
+        what: impl FnOnce() -> String,
+    ) {
         *self.found.entry((tree, problem)).or_default() += 1;
         if self.examples.len() < MAX_EXAMPLES {
             self.examples.push(format!("{tree}: {problem}: {}", what()));
@@ -343,6 +352,7 @@ mod tests {
             edit: None,
             deleted: false,
             notify: Default::default(),
+            origin: None,
             created_at: 1_000 + i64::from(n),
             updated_at: 1_000 + i64::from(n),
         }

@@ -55,8 +55,20 @@ impl SledStore {
     /// # Errors
     /// A database error.
     pub fn import(&self, comment: &Comment, prints: &Fingerprints) -> Result<bool, Error> {
-        let value = encode(comment)?;
-        let id = comment.id.to_bytes();
+        Ok(self.import_batch(&[(comment, prints)])?[0])
+    }
+
+    /// [`SledStore::import`] of several comments in one transaction: all of
+    /// them or none, and one commit for the lot (an import's speed is
+    /// sled's per-transaction cost). Whether each was new.
+    ///
+    /// # Errors
+    /// A database error; then none of them is stored.
+    pub fn import_batch(&self, batch: &[(&Comment, &Fingerprints)]) -> Result<Vec<bool>, Error> {
+        let values = batch
+            .iter()
+            .map(|(comment, _)| encode(comment))
+            .collect::<Result<Vec<_>, Error>>()?;
         let stored = (
             &self.comments,
             &self.by_status,
@@ -67,28 +79,36 @@ impl SledStore {
         )
             .transaction(
                 |(comments, by_status, by_page, by_email, fingerprints, text_seen)| {
-                    if comments.get(id)?.is_some() {
-                        return Ok(false);
+                    let mut stored = Vec::with_capacity(batch.len());
+                    for ((comment, prints), value) in batch.iter().zip(&values) {
+                        let id = comment.id.to_bytes();
+                        if comments.get(id)?.is_some() {
+                            stored.push(false);
+                            continue;
+                        }
+                        comments.insert(&id, value.as_slice())?;
+                        index_insert(by_status, by_page, by_email, comment)?;
+                        if fingerprints.get(prints.commenter_text)?.is_none() {
+                            fingerprints.insert(&prints.commenter_text, &id)?;
+                        }
+                        let newer = text_seen
+                            .get(prints.text)?
+                            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+                            .is_none_or(|seen| i64::from_be_bytes(seen) < comment.created_at);
+                        if newer {
+                            text_seen.insert(&prints.text, &comment.created_at.to_be_bytes())?;
+                        }
+                        stored.push(true);
                     }
-                    comments.insert(&id, value.as_slice())?;
-                    index_insert(by_status, by_page, by_email, comment)?;
-                    if fingerprints.get(prints.commenter_text)?.is_none() {
-                        fingerprints.insert(&prints.commenter_text, &id)?;
-                    }
-                    let newer = text_seen
-                        .get(prints.text)?
-                        .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
-                        .is_none_or(|seen| i64::from_be_bytes(seen) < comment.created_at);
-                    if newer {
-                        text_seen.insert(&prints.text, &comment.created_at.to_be_bytes())?;
-                    }
-                    Ok(true)
+                    Ok(stored)
                 },
             )
             .map_err(flatten)?;
-        if stored {
-            self.adjust_count(comment.status, 1);
-            self.public_change(&comment.page, None, Some(comment.status));
+        for ((comment, _), new) in batch.iter().zip(&stored) {
+            if *new {
+                self.adjust_count(comment.status, 1);
+                self.public_change(&comment.page, None, Some(comment.status));
+            }
         }
         Ok(stored)
     }

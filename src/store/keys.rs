@@ -31,6 +31,10 @@ pub const OUTBOX: &str = "outbox";
 /// sealed).
 pub const SUBSCRIBERS: &str = "subscribers";
 
+/// email key (32 bytes) ++ comment id -> a learned decision, binary (the
+/// learning filter's ledger, see [`super::learning`]).
+pub const LEDGER: &str = "ledger";
+
 /// One byte per status, used inside index keys.
 pub fn status_tag(status: Status) -> u8 {
     match status {
@@ -79,6 +83,14 @@ pub fn email_key(email: EmailKey, id: CommentId) -> Vec<u8> {
     let mut key = Vec::with_capacity(48);
     key.extend_from_slice(&email.0);
     key.extend_from_slice(&id.to_bytes());
+    key
+}
+
+/// `ledger` key.
+pub fn ledger_key(email: EmailKey, id: CommentId) -> [u8; 48] {
+    let mut key = [0u8; 48];
+    key[..32].copy_from_slice(&email.0);
+    key[32..].copy_from_slice(&id.to_bytes());
     key
 }
 

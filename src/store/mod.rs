@@ -1,7 +1,8 @@
 //! The store shell: the core's [`Store`](crate::domain::ports::Store) port
-//! on sled, one tree of comments keyed by id and index trees kept
-//! consistent with it in one transaction per change (ARCHITECTURE.md,
-//! "Storage layout").
+//! on sled (this module) and on PostgreSQL ([`postgres`], for several
+//! replicas on one database). On sled: one tree of comments keyed by id
+//! and index trees kept consistent with it in one transaction per change
+//! (ARCHITECTURE.md, "Storage layout").
 //!
 //! No `sled::` type leaves this module, and values are serde-encoded only
 //! here. Every write method waits for its flush before it returns, so a
@@ -13,8 +14,10 @@ pub mod commit;
 mod data;
 mod generations;
 mod keys;
+mod learning;
 mod outbox;
 mod port;
+pub mod postgres;
 mod read;
 mod reply;
 mod rewrite;
@@ -27,6 +30,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, abort};
 
 use crate::domain::comment::History;
+use crate::domain::learn::ledger::Entry as LedgerEntry;
 use crate::domain::outbox::Scheduled;
 use crate::domain::ports::{Fingerprints, StoreError as Error, Transition};
 use crate::domain::{Comment, CommentId, Status, Via, now_millis};
@@ -66,6 +70,8 @@ pub struct SledStore {
     subscribers: sled::Tree,
     /// Jobs in the outbox, counted at open, then kept up to date.
     jobs: Arc<AtomicU64>,
+    /// The learning filter's ledger (see [`learning`]).
+    ledger: sled::Tree,
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<Error>>;
@@ -102,6 +108,7 @@ impl SledStore {
             used_links: db.open_tree(keys::USED_LINKS)?,
             outbox: db.open_tree(keys::OUTBOX)?,
             subscribers: db.open_tree(keys::SUBSCRIBERS)?,
+            ledger: db.open_tree(keys::LEDGER)?,
             jobs: Arc::default(),
             commit: commit::GroupCommit::new(db.clone()),
             db,
@@ -254,6 +261,22 @@ impl SledStore {
         via: Via,
         jobs: &[Scheduled],
     ) -> Result<Option<Transition>, Error> {
+        Ok(self
+            .change_status(id, status, via, jobs, learning::LedgerWrite::Untouched)
+            .await?
+            .map(|(transition, _)| transition))
+    }
+
+    /// [`SledStore::set_status`], with a ledger write in the same
+    /// transaction; returns the ledger entry it replaced as well.
+    async fn change_status(
+        &self,
+        id: CommentId,
+        status: Status,
+        via: Via,
+        jobs: &[Scheduled],
+        ledger_write: learning::LedgerWrite<'_>,
+    ) -> Result<Option<(Transition, Option<LedgerEntry>)>, Error> {
         let now = now_millis();
         let outcome = (
             &self.comments,
@@ -261,15 +284,17 @@ impl SledStore {
             &self.by_page,
             &self.by_email,
             &self.outbox,
+            &self.ledger,
         )
-            .transaction(|(comments, by_status, by_page, by_email, outbox)| {
+            .transaction(|(comments, by_status, by_page, by_email, outbox, ledger)| {
                 let Some(bytes) = comments.get(id.to_bytes())? else {
                     return Ok(None);
                 };
                 let mut comment = decode(&bytes).map_err(ConflictableTransactionError::Abort)?;
                 let from = comment.status;
+                let replaced = ledger_write.apply(ledger, &comment)?;
                 if from == status {
-                    return Ok(Some((comment, from)));
+                    return Ok(Some((comment, from, replaced)));
                 }
                 index_remove(by_status, by_page, by_email, &comment)?;
                 comment.record(status, now, via);
@@ -279,10 +304,10 @@ impl SledStore {
                 )?;
                 index_insert(by_status, by_page, by_email, &comment)?;
                 outbox::enqueue(outbox, jobs)?;
-                Ok(Some((comment, from)))
+                Ok(Some((comment, from, replaced)))
             })
             .map_err(flatten)?;
-        let Some((comment, from)) = outcome else {
+        let Some((comment, from, replaced)) = outcome else {
             return Ok(None);
         };
         if from != status {
@@ -290,9 +315,11 @@ impl SledStore {
             self.adjust_count(from, -1);
             self.adjust_count(status, 1);
             self.public_change(&comment.page, Some(from), Some(status));
+        }
+        if from != status || ledger_write.writes() {
             self.flush().await?;
         }
-        Ok(Some(Transition { comment, from }))
+        Ok(Some((Transition { comment, from }, replaced)))
     }
 
     /// Deletes a comment and every index entry of it, then flushes. Returns

@@ -7,10 +7,11 @@ use async_trait::async_trait;
 
 use super::SledStore;
 use crate::domain::comment::History;
+use crate::domain::learn::ledger::Entry as LedgerEntry;
 use crate::domain::outbox::{JobId, QueuedJob, Scheduled};
 use crate::domain::ports::{
-    Fingerprinter, Fingerprints, ListQuery, Listing, Rewrite, Store, StoreError, StoreStats,
-    Transition,
+    Decided, Fingerprinter, Fingerprints, ListQuery, Listing, Rewrite, Store, StoreError,
+    StoreStats, Transition,
 };
 use crate::domain::privacy::EmailKey;
 use crate::domain::subscription::Subscriber;
@@ -52,6 +53,13 @@ impl Store for SledStore {
 
     async fn import(&self, comment: &Comment, prints: &Fingerprints) -> Result<bool, StoreError> {
         SledStore::import(self, comment, prints)
+    }
+
+    async fn import_batch(
+        &self,
+        batch: &[(&Comment, &Fingerprints)],
+    ) -> Result<Vec<bool>, StoreError> {
+        SledStore::import_batch(self, batch)
     }
 
     async fn erase_commenter(
@@ -176,6 +184,36 @@ impl Store for SledStore {
 
     async fn pending_jobs(&self) -> Result<u64, StoreError> {
         Ok(SledStore::pending_jobs(self))
+    }
+
+    async fn record_decision(
+        &self,
+        id: CommentId,
+        status: Status,
+        via: Via,
+        jobs: &[Scheduled],
+        learned: Option<&LedgerEntry>,
+    ) -> Result<Option<Decided>, StoreError> {
+        SledStore::record_decision(self, id, status, via, jobs, learned).await
+    }
+
+    async fn put_ledger(
+        &self,
+        entries: &[LedgerEntry],
+    ) -> Result<Vec<Option<LedgerEntry>>, StoreError> {
+        SledStore::put_ledger(self, entries).await
+    }
+
+    async fn forget_reader(&self, email: EmailKey) -> Result<Vec<LedgerEntry>, StoreError> {
+        SledStore::forget_reader(self, email).await
+    }
+
+    async fn ledger_after(
+        &self,
+        after: Option<(EmailKey, CommentId)>,
+        limit: usize,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        SledStore::ledger_after(self, after, limit)
     }
 
     fn stats(&self) -> StoreStats {

@@ -43,6 +43,7 @@ fn comment(page: &str, ms: u64, email: u8) -> Comment {
         edit: None,
         deleted: false,
         notify: Default::default(),
+        origin: None,
     }
 }
 

@@ -1,6 +1,6 @@
 //! Crash safety: SIGKILL in the middle of concurrent posting. Every comment
-//! that got a 201 is there after the restart, exactly once, and the index
-//! trees agree with the comments (`moderato check`).
+//! that got a 201 is there after the restart, exactly once, and the
+//! indexes agree with the comments (`moderato check`), on either backend.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -11,14 +11,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::backend::backend_env;
 use crate::helpers::{ADMIN_TOKEN, free_port, wait_healthy};
 
 const WRITERS: usize = 8;
 /// Acknowledged comments to wait for before the kill.
 const ACKS_BEFORE_KILL: usize = 150;
 
-fn start(data: &Path, port: u16) -> Child {
+fn start(data: &Path, backend: &[(&str, String)], port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_moderato"))
+        .envs(backend.iter().map(|(k, v)| (k, v)))
         .env("MODERATO_LISTEN", format!("127.0.0.1:{port}"))
         .env("MODERATO_DATA_DIR", data)
         .env(
@@ -65,9 +67,10 @@ async fn all_ids(client: &reqwest::Client, base: &str) -> Vec<String> {
 async fn every_acknowledged_comment_survives_sigkill_mid_load_exactly_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
+    let backend = backend_env(dir.path());
     let client = reqwest::Client::new();
     let port = free_port();
-    let mut child = start(&data, port);
+    let mut child = start(&data, &backend, port);
     let base = format!("http://127.0.0.1:{port}");
     wait_healthy(&client, &base).await;
 
@@ -132,7 +135,7 @@ async fn every_acknowledged_comment_survives_sigkill_mid_load_exactly_once() {
     );
 
     let port = free_port();
-    let mut child = start(&data, port);
+    let mut child = start(&data, &backend, port);
     let base = format!("http://127.0.0.1:{port}");
     wait_healthy(&client, &base).await;
     let stored = all_ids(&client, &base).await;
@@ -159,6 +162,8 @@ async fn every_acknowledged_comment_survives_sigkill_mid_load_exactly_once() {
     assert_eq!(child.wait().expect("wait").code(), Some(0));
     let check = Command::new(env!("CARGO_BIN_EXE_moderato"))
         .arg("check")
+        .envs(backend.iter().map(|(k, v)| (k, v)))
+        .env("MODERATO_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("MODERATO_DATA_DIR", &data)
         .env("RUST_LOG", "warn")
         .output()

@@ -112,9 +112,15 @@ async fn export_then_import_into_an_empty_data_directory_gives_the_same_comments
 
     // Assert
     assert_eq!(response.status(), 200);
+    let report = body_json(&response);
+    assert_eq!(report["format"], "ndjson");
     assert_eq!(
-        body_json(&response),
-        json!({ "imported": n, "skipped": 0, "errors": [] })
+        (
+            &report["imported"],
+            &report["already_present"],
+            &report["errors"]
+        ),
+        (&json!(n), &json!(0), &json!([]))
     );
     assert_eq!(views(&target).await, views(&source).await);
     // Every index was rebuilt: by status, by page (public view), by email.
@@ -162,16 +168,20 @@ async fn export_then_import_into_an_empty_data_directory_gives_the_same_comments
     assert_eq!(body_json(&again)["status"], "approved");
 
     // Importing the same file again imports nothing.
-    let twice = import(&target, "application/x-ndjson", &exported).await;
+    let twice = body_json(&import(&target, "application/x-ndjson", &exported).await);
     assert_eq!(
-        body_json(&twice),
-        json!({ "imported": 0, "skipped": n, "errors": [] })
+        (
+            &twice["imported"],
+            &twice["already_present"],
+            &twice["errors"]
+        ),
+        (&json!(0), &json!(n), &json!([]))
     );
     assert_eq!(views(&target).await.len(), n + 1);
 }
 
 #[tokio::test]
-async fn import_reports_bad_lines_and_keeps_the_good_ones() {
+async fn import_reports_bad_records_and_keeps_the_good_ones() {
     let (source, _) = populated().await;
     let exported = export(&source).await;
     let mut lines: Vec<String> = exported.lines().take(2).map(str::to_owned).collect();
@@ -179,35 +189,44 @@ async fn import_reports_bad_lines_and_keeps_the_good_ones() {
     bad_email["email"] = json!("not-an-address");
     bad_email["id"] = json!("01ARZ3NDEKTSV4RRFFQ69G5FAV");
     lines[1] = bad_email.to_string();
-    lines.insert(1, "{not json".into());
+    lines.insert(1, "[1, 2]".into());
     lines.push(String::new());
-    lines.push("[1, 2]".into());
+    lines.push(r#"{"id": "01ARZ3NDEKTSV4RRFFQ69G5FAW", "page": "no slash"}"#.into());
     let body = lines.join("\n");
 
     let target = TestApp::new();
     let report = body_json(&import(&target, "application/x-ndjson", &body).await);
     assert_eq!(report["imported"], 1);
-    assert_eq!(report["skipped"], 0);
+    assert_eq!(report["already_present"], 0);
     let errors = report["errors"].as_array().expect("errors");
     let at: Vec<i64> = errors
         .iter()
-        .map(|e| e["line"].as_i64().expect("line"))
+        .map(|e| e["position"]["line"].as_i64().expect("line"))
         .collect();
     assert_eq!(at, [2, 3, 5], "{report}");
-    assert!(
-        errors[1]["message"]
-            .as_str()
-            .expect("msg")
-            .starts_with("email")
-    );
+    let message = errors[1]["message"].as_str().expect("msg");
+    assert!(message.starts_with("line 3, column 1: email"), "{message}");
+    assert!(!report.to_string().contains("not-an-address"), "{report}");
 
-    // Wrong type, no token.
-    assert_eq!(
-        import(&target, "application/json", &exported)
-            .await
-            .status(),
-        415
+    // A line that is not JSON makes the file malformed: nothing is stored.
+    let broken = format!("{exported}{{not json\n");
+    let fresh = TestApp::new();
+    let refused = import(&fresh, "application/x-ndjson", &broken).await;
+    assert_eq!(refused.status(), 422);
+    let message = body_json(&refused)["message"]
+        .as_str()
+        .expect("message")
+        .to_owned();
+    assert!(
+        message.starts_with(&format!(
+            "Line {}, column 1: not valid JSON",
+            exported.lines().count() + 1
+        )),
+        "{message}"
     );
+    assert_eq!(fresh.stored().await, Vec::<Value>::new());
+
+    // No token.
     let anonymous = warp::test::request()
         .method("POST")
         .path("/admin/import")

@@ -22,14 +22,17 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// A configuration for tests: temporary data directory, port 0, no
 /// environment read.
+/// On PostgreSQL runs (`crate::backend`), a fresh database and key file.
 pub fn test_config(dir: &TempDir) -> Config {
-    Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".into(),
         data_dir: dir.path().join("data"),
         rules_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
         admin_token: Some(ADMIN_TOKEN.into()),
         ..Config::default()
-    }
+    };
+    crate::backend::use_backend(&mut config, dir.path());
+    config
 }
 
 /// The application's state and routes on a fresh data directory.
@@ -147,6 +150,8 @@ pub fn body_json(response: &Response<Bytes>) -> Value {
 /// A server on a real socket; dropping `stop` (or sending on it) stops it.
 pub struct RunningApp {
     pub addr: SocketAddr,
+    /// The running service's state (its core, for what no route shows).
+    pub state: AppState,
     pub stop: oneshot::Sender<()>,
     pub done: tokio::task::JoinHandle<()>,
 }
@@ -178,6 +183,7 @@ pub async fn spawn_app(config: Config) -> RunningApp {
         }
     };
     let addr = app.addr();
+    let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let done = tokio::spawn(async move {
         app.run_until(async {
@@ -186,7 +192,12 @@ pub async fn spawn_app(config: Config) -> RunningApp {
         .await
         .expect("clean shutdown");
     });
-    RunningApp { addr, stop, done }
+    RunningApp {
+        addr,
+        state,
+        stop,
+        done,
+    }
 }
 
 pub fn free_port() -> u16 {
@@ -241,4 +252,22 @@ pub async fn three_pending(app: &TestApp) -> Vec<String> {
         ids.push(app.post_comment("/p/", name, email).await);
     }
     ids
+}
+
+/// Every file under `dir` with its contents.
+pub fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let bytes = std::fs::read(&path).expect("read file");
+            files.push((path.display().to_string(), bytes));
+        }
+    }
+    files
 }

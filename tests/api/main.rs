@@ -1,10 +1,13 @@
 //! Integration tests: one binary, real sled databases in temporary
-//! directories, routes through `warp::test` and a few over real TCP. Each
-//! file is named by the behaviour it covers.
+//! directories (or, with `TEST_MODERATO_BACKEND=postgres`, a fresh
+//! PostgreSQL database per test: see `backend.rs`), routes through
+//! `warp::test` and a few over real TCP. Each file is named by the
+//! behaviour it covers.
 
 mod admin;
 mod admin_page;
 mod architecture;
+mod backend;
 mod bulk;
 mod cache;
 mod comments;
@@ -14,6 +17,9 @@ mod data;
 mod edit;
 mod feed;
 mod helpers;
+mod import;
+mod import_cli;
+mod learning;
 mod metrics;
 mod notify;
 mod privacy;
@@ -24,4 +30,5 @@ mod replies;
 mod rules;
 mod server;
 mod sinks;
+mod storage;
 mod thread;

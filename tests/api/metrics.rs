@@ -110,6 +110,7 @@ async fn the_metrics_token_opens_metrics_and_nothing_else() {
     for (method, path) in [
         ("GET", "/admin/comments"),
         ("GET", "/admin/stats"),
+        ("GET", "/admin/learning"),
         ("GET", "/admin/export"),
         ("POST", "/admin/rules/reload"),
     ] {
@@ -165,6 +166,7 @@ async fn every_route_is_counted_under_the_template_it_names() {
             "/admin/comments/{id}/reply",
         ),
         ("GET", "/admin/stats".into(), "/admin/stats"),
+        ("GET", "/admin/learning".into(), "/admin/learning"),
         ("POST", "/admin/rules/reload".into(), "/admin/rules/reload"),
         ("POST", "/admin/rules/test".into(), "/admin/rules/test"),
         ("GET", "/admin/export".into(), "/admin/export"),

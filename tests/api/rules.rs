@@ -241,6 +241,7 @@ async fn sighup_reloads_the_rules_of_the_running_binary() {
     let rules = rules_copy(&dir);
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_moderato"))
+        .envs(crate::backend::backend_env(dir.path()))
         .env("MODERATO_LISTEN", format!("127.0.0.1:{port}"))
         .env("MODERATO_DATA_DIR", dir.path().join("data"))
         .env("MODERATO_RULES_DIR", &rules)

@@ -121,8 +121,10 @@ async fn a_restarted_server_sees_every_acknowledged_comment() {
 async fn a_201_survives_sigkill_of_the_real_binary() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
+    let backend = crate::backend::backend_env(dir.path());
     let start = |port: u16| {
         Command::new(env!("CARGO_BIN_EXE_moderato"))
+            .envs(backend.iter().map(|(k, v)| (k, v)))
             .env("MODERATO_LISTEN", format!("127.0.0.1:{port}"))
             .env("MODERATO_DATA_DIR", &data)
             .env("MODERATO_ADMIN_TOKEN", ADMIN_TOKEN)

@@ -8,7 +8,11 @@
 //! ([`Model`], a Robinson-Fisher classifier over a bounded [`Counts`]
 //! table), scores a comment into a [`Learned`] verdict with the features
 //! that weighed most, maps it to a rule score ([`verdict`]), and measures
-//! a filter the honest way, test-then-train ([`replay`]).
+//! a filter the honest way, test-then-train ([`replay`]). [`Filter`] is
+//! the model as the service runs it (trained on the compiled-in [`seed`],
+//! then on the author's decisions, recorded in the [`ledger`]), and
+//! [`filter::apply_rule`] adds the `learned` rule's hit to the other rules'
+//! verdict: the service, `learn replay` and `rules eval` all judge through it.
 //!
 //! The model holds only bucket numbers (the top bits of keyed hashes) and
 //! counts, so it is derived data: seed + ledger, rebuilt bit for bit from
@@ -19,8 +23,11 @@ mod bayes;
 mod counts;
 mod feature_set;
 pub mod features;
+pub mod filter;
+pub mod ledger;
 mod logistic;
 pub mod replay;
+pub mod seed;
 #[cfg(test)]
 mod tests;
 mod tokens;
@@ -31,6 +38,7 @@ use serde::{Deserialize, Serialize};
 pub use bayes::{NaiveBayes, Params, RobinsonFisher};
 pub use counts::{Counts, DEFAULT_BUCKET_BITS, MAX_BUCKET_BITS, UnlearnError};
 pub use features::{Comment, Extractor, Features, HashKey, email_domain};
+pub use filter::Filter;
 pub use logistic::Logistic;
 pub use verdict::{Experience, Learned};
 

@@ -259,3 +259,21 @@ fn a_learned_spam_kind_scores_higher_and_is_explained() {
     });
     assert!(model.score(&grief).probability < 0.1);
 }
+
+#[test]
+fn only_an_invisible_character_inside_a_word_is_an_evasion() {
+    let evasive = |text: &str| {
+        let f = features_of(text);
+        f.keys()
+            .iter()
+            .any(|&k| f.explain(k).as_deref() == Some("invisible characters"))
+    };
+    assert!(evasive("cheap via\u{200B}gra here"));
+    assert!(evasive("ca\u{AD}\u{200C}sino"));
+    assert!(!evasive("nice song\u{FEFF}"), "a trailing byte-order mark");
+    assert!(!evasive("\u{FEFF}hello there"));
+    assert!(
+        !evasive("word \u{200B} word"),
+        "between words, not inside one"
+    );
+}

@@ -11,6 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::rules::{LearnedSpec, Thresholds};
+
 /// Author decisions of each label needed before the learned rule may reach
 /// the spam threshold on its own.
 pub const MIN_AUTHOR_DECISIONS: u32 = 20;
@@ -94,6 +96,22 @@ impl Default for Mapping {
 }
 
 impl Mapping {
+    /// The mapping a `learned` rule's settings give under `thresholds`: it
+    /// holds with the hold threshold's points and bins with the spam
+    /// threshold's.
+    pub fn of_rule(spec: &LearnedSpec, thresholds: Thresholds) -> Mapping {
+        Mapping {
+            spam_from: spec.spam_from,
+            hold_from: spec.hold_from,
+            nudge_from: spec.nudge_from,
+            relief_below: spec.relief_below,
+            hold: thresholds.hold,
+            spam: thresholds.spam,
+            nudge: spec.nudge,
+            relief: spec.relief,
+        }
+    }
+
     /// The score the learned rule adds to `rules_score` (the sum of the
     /// other rules) for a spam probability.
     ///
@@ -176,6 +194,12 @@ mod tests {
         let m = Mapping::default();
         assert!(m.score(5, 0.0, Experience::default(), false) < 0);
         assert_eq!(m.score(5, 0.0, Experience::default(), true), 0);
+    }
+
+    #[test]
+    fn the_rule_defaults_are_the_measured_mapping() {
+        let m = Mapping::of_rule(&LearnedSpec::default(), Thresholds::default());
+        assert_eq!(m, Mapping::default());
     }
 
     #[test]

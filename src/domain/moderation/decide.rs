@@ -5,6 +5,7 @@
 
 use std::time::SystemTime;
 
+use super::learning::teaches;
 use super::{Error, Moderator};
 use crate::domain::comment::{Comment, CommentId, Decision, Via, now_millis};
 use crate::domain::ports::Transition;
@@ -41,7 +42,11 @@ impl From<Refused> for LinkRefusal {
 
 impl Moderator {
     /// Applies the author's `decision` to comment `id`, recorded with `via`
-    /// (a no-op when the comment is there already). `None` for an unknown id.
+    /// (a no-op when the comment is there already), and teaches the
+    /// learning filter what it means: `spam` spam, `approve` ham, `reject`
+    /// nothing, the label of an earlier decision unlearned first. The
+    /// ledger entry is stored in the decision's transaction, so the model
+    /// stays seed + ledger whatever fails. `None` for an unknown id.
     ///
     /// # Errors
     /// A fault of the store.
@@ -52,27 +57,47 @@ impl Moderator {
         via: Via,
     ) -> Result<Option<Transition>, Error> {
         let status = decision.status();
-        // The readers' jobs of an approval, from the comment as it is now;
-        // the store writes them only if the status does change.
-        let jobs = match decision {
-            Decision::Approve => match self.store.get(id).await? {
-                Some(comment) => {
-                    let jobs = self
-                        .subscriptions
-                        .jobs_for_approval(&comment, now_millis())
-                        .await?;
-                    self.room_for(jobs).await?
-                }
-                None => Vec::new(),
-            },
-            Decision::Reject | Decision::Spam => Vec::new(),
-        };
-        let transition = self.store.set_status(id, status, via, &jobs).await?;
-        if let Some(transition) = &transition {
+        let mut jobs_written = false;
+        let transition = self
+            .in_learning_turn(async || {
+                let Some(comment) = self.store.get(id).await? else {
+                    return Ok((None, Vec::new()));
+                };
+                // The readers' jobs of an approval, from the comment as it
+                // is now; the store writes them only if the status changes.
+                let jobs = match decision {
+                    Decision::Approve => {
+                        let jobs = self
+                            .subscriptions
+                            .jobs_for_approval(&comment, now_millis())
+                            .await?;
+                        self.room_for(jobs).await?
+                    }
+                    Decision::Reject | Decision::Spam => Vec::new(),
+                };
+                // The author's own replies are not readers' comments.
+                let learned = teaches(decision)
+                    .filter(|_| !comment.by_author)
+                    .map(|label| self.entry_for(&comment, label));
+                let Some(decided) = self
+                    .store
+                    .record_decision(id, status, via, &jobs, learned.as_ref())
+                    .await?
+                else {
+                    return Ok((None, Vec::new()));
+                };
+                jobs_written = !jobs.is_empty() && decided.transition.from != status;
+                let changes = vec![(decided.unlearned, learned)];
+                Ok((Some(decided.transition), changes))
+            })
+            .await?;
+        if let Some(t) = &transition
+            && t.from != status
+        {
             tracing::info!(comment_id = %id, status = %status, via = ?via, "decision");
-            if !jobs.is_empty() && transition.from != status {
-                self.notifications.jobs_queued();
-            }
+        }
+        if jobs_written {
+            self.notifications.jobs_queued();
         }
         Ok(transition)
     }

@@ -21,9 +21,15 @@ pub fn of_reader_text(privacy: &Privacy, email: EmailKey, page: &str, text: &str
     }
 }
 
-/// The commenter + page + text fingerprint of a stored comment, as
-/// [`of_reader_text`] computed it when the comment arrived.
+/// The duplicate fingerprint of a stored comment, as it was computed when
+/// the comment arrived: [`of_author_reply`] for the author's replies,
+/// [`of_reader_text`]'s commenter + page + text otherwise.
 pub fn of_stored(privacy: &Privacy, comment: &Comment) -> [u8; 32] {
+    if comment.by_author
+        && let Some(parent) = comment.parent
+    {
+        return of_author_reply(privacy, parent, &comment.text);
+    }
     commenter_text(
         privacy,
         comment.email_key(),

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use super::{Error, Identity, ModerationMode, Moderator, fingerprint};
 use crate::domain::comment::{Comment, Notify, Status, now_millis};
 use crate::domain::input::{FieldValue, Fields, NewComment};
+use crate::domain::learn::{self, email_domain};
 use crate::domain::ports::StoreError;
 use crate::domain::privacy::truncate_ip;
 use crate::domain::rules::{Action, History, RequestFacts, Subject, Verdict};
@@ -91,10 +92,12 @@ impl Moderator {
             new.page.as_str(),
             SystemTime::now(),
         );
-        let verdict = self.rules().evaluate(&Subject {
+        let rules = self.rules();
+        let url = new.url.as_ref().map_or("", |u| u.as_str());
+        let mut verdict = rules.evaluate(&Subject {
             author: new.author.as_str(),
             email: new.email.as_str(),
-            url: new.url.as_ref().map_or("", |u| u.as_str()),
+            url,
             comment: new.text.as_str(),
             page: new.page.as_str(),
             request: Some(RequestFacts {
@@ -105,6 +108,17 @@ impl Moderator {
                 last_seen_same_text,
             }),
         });
+        // The email's domain is a feature; it is taken here, before the
+        // email exists only sealed.
+        let domain = email_domain(new.email.as_str()).unwrap_or_default();
+        let learned = learn::Comment {
+            author: new.author.as_str(),
+            email_domain: &domain,
+            url,
+            text: new.text.as_str(),
+        };
+        self.add_learned_verdict(&rules, &mut verdict, &learned)
+            .await;
         let status = status_for(self.settings.mode, verdict.action, history);
         let (edit_token, edit) = self.edit_grant(now)?;
         let notify = new.notify;
@@ -187,6 +201,7 @@ impl Moderator {
             edit: None,
             deleted: false,
             notify: Notify::default(),
+            origin: None,
         }
     }
 }

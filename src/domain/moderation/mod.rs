@@ -1,7 +1,8 @@
 //! The moderation steps, over the [ports](crate::domain::ports): a reader's
 //! comment arriving ([`intake`]), the author's decisions ([`decide`]) and
-//! replies ([`reply`]), moderato's own export format ([`portable`]), and
-//! the erasure of a commenter.
+//! replies ([`reply`]), comments brought from elsewhere ([`import`]),
+//! moderato's own export format ([`portable`]), and the erasure of a
+//! commenter.
 //!
 //! [`Moderator`] holds what every step needs (the store, the rules in force,
 //! the keys, the sanitizer, the notifications) and is the one way the shells
@@ -12,7 +13,9 @@
 pub mod decide;
 pub mod edit;
 pub mod fingerprint;
+pub mod import;
 pub mod intake;
+pub mod learning;
 pub mod portable;
 pub mod reply;
 
@@ -33,7 +36,10 @@ use super::subscription::{ReaderMail, Subscriptions};
 
 pub use decide::LinkRefusal;
 pub use edit::Edited;
+pub use import::{Adjustments, ImportedComment, Prepared, Stored};
 pub use intake::{ClientInfo, Received};
+pub use learning::{Learning, LearningStats, Taught};
+pub use portable::PreparedLine;
 
 /// What the author's replies are keyed by instead of an email address. It
 /// has no `@`, so no reader's (validated) address can hash to the same key:
@@ -151,6 +157,8 @@ pub struct Moderator {
     /// Monotonic ULIDs: ids made in the same millisecond still sort in
     /// creation order, so "oldest first" and cursors are exact.
     ids: Mutex<ulid::Generator>,
+    /// The learning filter: its model and the turn its ledger changes take.
+    learning: Learning,
 }
 
 impl Moderator {
@@ -167,6 +175,7 @@ impl Moderator {
             edit_tokens: privacy.edit_tokens(),
             links: privacy.link_signer(settings.link_ttl),
             subscriptions: Subscriptions::new(store.clone(), privacy.clone(), settings.readers),
+            learning: Learning::new(&privacy),
             store,
             notifications,
             privacy,
@@ -249,7 +258,9 @@ impl Moderator {
     }
 
     /// Deletes every comment of the commenter with this address (trimmed,
-    /// any case) and its index entries: the right to be forgotten. How many.
+    /// any case) and its index entries, then removes the commenter's
+    /// entries from the learning ledger and unlearns them: the right to be
+    /// forgotten. How many comments.
     ///
     /// # Errors
     /// [`Error::Store`]; comments deleted before it stay deleted.
@@ -261,7 +272,8 @@ impl Moderator {
             .erase_commenter(key, &move |c: &Comment| fingerprint::of_stored(&privacy, c))
             .await?;
         self.subscriptions.forget(key).await?;
-        tracing::info!(deleted, "erased a commenter's comments");
+        let unlearned = self.forget_learned(key).await?;
+        tracing::info!(deleted, unlearned, "erased a commenter's comments");
         Ok(deleted)
     }
 

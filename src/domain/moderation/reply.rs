@@ -90,6 +90,7 @@ impl Moderator {
             edit: None,
             deleted: false,
             notify: Default::default(),
+            origin: None,
         }
     }
 }

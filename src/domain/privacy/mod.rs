@@ -29,6 +29,8 @@ pub use edit_token::{EditTokens, IssuedToken};
 pub use form_token::{FormTokens, TokenCheck};
 pub use reader_link::{ReaderLink, ReaderLinks};
 
+use super::learn::HashKey;
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// Length of the random nonce stored before each ciphertext.
@@ -71,6 +73,8 @@ pub struct Privacy {
     decision_link_key: [u8; 32],
     edit_token_key: [u8; 32],
     reader_link_key: [u8; 32],
+    feature_key: [u8; 32],
+    key_check: [u8; 32],
 }
 
 impl std::fmt::Debug for Privacy {
@@ -92,6 +96,8 @@ impl Privacy {
             decision_link_key: derive(master, b"moderato/decision-link/v1"),
             edit_token_key: derive(master, b"moderato/edit-token/v1"),
             reader_link_key: derive(master, b"moderato/reader-link/v1"),
+            feature_key: derive(master, b"moderato/learn-features/v1"),
+            key_check: derive(master, b"moderato/key-check/v1"),
         }
     }
 
@@ -145,6 +151,23 @@ impl Privacy {
     /// so the index holds no readable text.
     pub fn text_fingerprint(&self, parts: &[&[u8]]) -> [u8; 32] {
         mac(&self.text_key, parts)
+    }
+
+    /// The key the learning filter hashes features under, so the model and
+    /// the ledger of this instance hold no word, domain or name, and match
+    /// no other instance's.
+    pub fn feature_key(&self) -> HashKey {
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&self.feature_key[..16]);
+        HashKey::new(key)
+    }
+
+    /// A value that identifies the master key without revealing it (a
+    /// derivation of its own purpose): a shared database stores it, so a
+    /// replica started with another key refuses to run instead of writing
+    /// emails nobody can read and hashes that match nothing.
+    pub fn key_check(&self) -> [u8; 32] {
+        self.key_check
     }
 
     /// The signer of form tokens (see the spam rules' `min_time`).

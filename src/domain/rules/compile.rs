@@ -363,7 +363,8 @@ fn slot(f: FieldName) -> usize {
 }
 
 /// The non-text check of a rule; `None` for the kinds compiled into the
-/// field matchers or the domain table.
+/// field matchers or the domain table, and for the learned rule, which the
+/// moderation steps run after this (it needs the model).
 fn check_of(kind: &KindSpec) -> Option<Check> {
     Some(match kind {
         KindSpec::Links { max, url_field } => Check::Links {
@@ -408,6 +409,9 @@ fn check_of(kind: &KindSpec) -> Option<Check> {
             ratio: *ratio,
             min_letters: *min_letters,
         },
-        KindSpec::Regex { .. } | KindSpec::Words { .. } | KindSpec::Domains { .. } => return None,
+        KindSpec::Regex { .. }
+        | KindSpec::Words { .. }
+        | KindSpec::Domains { .. }
+        | KindSpec::Learned(_) => return None,
     })
 }

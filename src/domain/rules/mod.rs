@@ -30,7 +30,8 @@ pub use normalize::{decode_visible, fold, normalize};
 pub use text::{LinkFinder, Script, host_of};
 
 use compile::Compiled;
-use spec::RuleSpec;
+pub use spec::LearnedSpec;
+use spec::{KindSpec, RuleSpec};
 
 /// What the rules look at: the comment as the reader typed it, plus request
 /// facts when there is a request.
@@ -217,6 +218,7 @@ impl RuleSet {
                 specs.push(rule);
             }
         }
+        check_learned(&specs)?;
         if thresholds.hold > thresholds.spam {
             return Err(Error::Thresholds(format!(
                 "`hold` ({}) must not be above `spam` ({})",
@@ -240,10 +242,7 @@ impl RuleSet {
             .iter()
             .zip(hit)
             .filter(|(_, h)| *h)
-            .map(|(s, _)| Hit {
-                rule: s.name.clone(),
-                score: s.score,
-            })
+            .map(|(s, _)| Hit::new(s.name.clone(), s.score))
             .collect();
         let score = hits.iter().fold(0i32, |sum, h| sum.saturating_add(h.score));
         Verdict {
@@ -251,6 +250,16 @@ impl RuleSet {
             action: self.action_for(score),
             hits,
         }
+    }
+
+    /// The enabled `learned` rule: its name and settings. The rules engine
+    /// does not run it (it holds no model); the moderation steps do, after
+    /// [`RuleSet::evaluate`], with [`crate::domain::learn::verdict`].
+    pub fn learned(&self) -> Option<(&str, &LearnedSpec)> {
+        self.specs.iter().find_map(|s| match &s.kind {
+            KindSpec::Learned(spec) if s.enabled => Some((s.name.as_str(), spec)),
+            _ => None,
+        })
     }
 
     /// The action the thresholds give for a score.
@@ -296,12 +305,16 @@ impl RuleSet {
         for file in &self.files {
             let _ = writeln!(out, "{}:", file.display());
             for s in self.specs.iter().filter(|s| &s.file == file) {
+                let score = match s.kind {
+                    KindSpec::Learned(_) => "p".to_owned(),
+                    _ => format!("{:+}", s.score),
+                };
                 let _ = writeln!(
                     out,
-                    "  {:<28} {:<10} {:>+4}{}",
+                    "  {:<28} {:<10} {:>4}{}",
                     s.name,
                     s.kind.name(),
-                    s.score,
+                    score,
                     if s.enabled { "" } else { "  (disabled)" }
                 );
             }
@@ -316,4 +329,36 @@ impl RuleSet {
         }
         out
     }
+}
+
+/// At most one `learned` rule, and every rule it never lowers exists.
+fn check_learned(specs: &[RuleSpec]) -> Result<(), Error> {
+    let mut learned = specs.iter().filter_map(|s| match &s.kind {
+        KindSpec::Learned(spec) => Some((s, spec)),
+        _ => None,
+    });
+    let Some((first, spec)) = learned.next() else {
+        return Ok(());
+    };
+    if let Some((second, _)) = learned.next() {
+        return Err(Error::Rule {
+            file: second.file.clone(),
+            rule: second.name.clone(),
+            problem: format!(
+                "learned: only one learned rule (first: `{}` in {})",
+                first.name,
+                first.file.display()
+            ),
+        });
+    }
+    for name in &spec.never_lowers {
+        if !specs.iter().any(|s| &s.name == name) {
+            return Err(Error::Rule {
+                file: first.file.clone(),
+                rule: first.name.clone(),
+                problem: format!("learned: `never_lowers` names no rule `{name}`"),
+            });
+        }
+    }
+    Ok(())
 }

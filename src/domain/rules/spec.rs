@@ -119,6 +119,97 @@ pub enum KindSpec {
         ratio: f64,
         min_letters: usize,
     },
+    /// The learning filter's verdict, mapped from its spam probability to a
+    /// score. Run by the moderation steps after every other rule, since it
+    /// needs the model (which the rules engine does not hold) and the other
+    /// rules' score.
+    Learned(LearnedSpec),
+}
+
+/// The settings of the `learned` rule: where its spam probability starts to
+/// add points, how many, and which rules it never lowers. The defaults are
+/// the measured mapping (BENCHMARKS.md, "Probability -> rule score").
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LearnedSpec {
+    /// From this probability the rule files spam on its own, once the
+    /// author has decided 20 spam and 20 ham comments (before that it holds).
+    #[serde(default = "LearnedSpec::default_spam_from")]
+    pub spam_from: f64,
+    /// From this probability it holds a comment on its own.
+    #[serde(default = "LearnedSpec::default_hold_from")]
+    pub hold_from: f64,
+    /// From this probability it adds `nudge`.
+    #[serde(default = "LearnedSpec::default_nudge_from")]
+    pub nudge_from: f64,
+    /// Points added between `nudge_from` and `hold_from`.
+    #[serde(default = "LearnedSpec::default_points")]
+    pub nudge: i32,
+    /// Below this probability it subtracts `relief`.
+    #[serde(default = "LearnedSpec::default_relief_below")]
+    pub relief_below: f64,
+    /// Points subtracted below `relief_below`.
+    #[serde(default = "LearnedSpec::default_points")]
+    pub relief: i32,
+    /// Rules whose hit it never lowers (the hard signals): a comment they
+    /// call spam cannot become an accept through the learned rule.
+    #[serde(default)]
+    pub never_lowers: Vec<String>,
+}
+
+impl LearnedSpec {
+    fn default_spam_from() -> f64 {
+        0.99
+    }
+    fn default_hold_from() -> f64 {
+        0.90
+    }
+    fn default_nudge_from() -> f64 {
+        0.60
+    }
+    fn default_relief_below() -> f64 {
+        0.05
+    }
+    fn default_points() -> i32 {
+        3
+    }
+
+    /// Checks the order of the bounds and the signs of the points.
+    fn check(&self) -> Result<(), String> {
+        let bounds = [
+            ("relief_below", self.relief_below),
+            ("nudge_from", self.nudge_from),
+            ("hold_from", self.hold_from),
+            ("spam_from", self.spam_from),
+        ];
+        if let Some((name, _)) = bounds.iter().find(|(_, p)| !(0.0..=1.0).contains(p)) {
+            return Err(format!("learned: `{name}` must be between 0 and 1"));
+        }
+        if bounds.windows(2).any(|w| w[0].1 > w[1].1) {
+            return Err(
+                "learned: the bounds must rise: relief_below <= nudge_from <= hold_from <= spam_from"
+                    .into(),
+            );
+        }
+        if self.nudge < 0 || self.relief < 0 {
+            return Err("learned: `nudge` and `relief` are points, 0 or more".into());
+        }
+        Ok(())
+    }
+}
+
+impl Default for LearnedSpec {
+    fn default() -> Self {
+        LearnedSpec {
+            spam_from: Self::default_spam_from(),
+            hold_from: Self::default_hold_from(),
+            nudge_from: Self::default_nudge_from(),
+            nudge: Self::default_points(),
+            relief_below: Self::default_relief_below(),
+            relief: Self::default_points(),
+            never_lowers: Vec::new(),
+        }
+    }
 }
 
 impl KindSpec {
@@ -137,6 +228,7 @@ impl KindSpec {
             KindSpec::History { .. } => "history",
             KindSpec::Ip { .. } => "ip",
             KindSpec::Script { .. } => "script",
+            KindSpec::Learned(_) => "learned",
         }
     }
 
@@ -156,7 +248,7 @@ impl KindSpec {
 
 /// The kinds a rule file may name, for the "unknown kind" message.
 const KINDS: &str = "regex, words, links, link_only, domains, honeypot, min_time, duplicate, \
-                     caps, history, ip, script";
+                     caps, history, ip, script, learned";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -317,12 +409,23 @@ fn parse_rule(
         Some(_) => return Err(fail(&name, "`kind` must be a string".into())),
         None => return Err(fail(&name, "missing key `kind`".into())),
     };
-    let score = match t.remove("score") {
-        Some(toml::Value::Integer(n)) => {
+    // The learned rule's points come from its probability, so it has no
+    // `score`; every other rule needs one.
+    let score = match (t.remove("score"), kind == "learned") {
+        (Some(_), true) => {
+            return Err(fail(
+                &name,
+                "learned: `score` is not used, the probability sets the points \
+                 (spam_from, hold_from, nudge_from, nudge, relief_below, relief)"
+                    .into(),
+            ));
+        }
+        (None, true) => 0,
+        (Some(toml::Value::Integer(n)), false) => {
             i32::try_from(n).map_err(|_| fail(&name, format!("`score` {n} is out of range")))?
         }
-        Some(_) => return Err(fail(&name, "`score` must be an integer".into())),
-        None => return Err(fail(&name, "missing key `score`".into())),
+        (Some(_), false) => return Err(fail(&name, "`score` must be an integer".into())),
+        (None, false) => return Err(fail(&name, "missing key `score`".into())),
     };
     let enabled = match t.remove("enabled") {
         Some(toml::Value::Boolean(b)) => b,
@@ -468,6 +571,11 @@ fn parse_kind(kind: &str, t: toml::Table, dir: &Path) -> Result<KindSpec, String
                 ratio: k.ratio,
                 min_letters: k.min_letters,
             }
+        }
+        "learned" => {
+            let spec: LearnedSpec = keys(kind, t)?;
+            spec.check()?;
+            KindSpec::Learned(spec)
         }
         other => return Err(format!("unknown kind `{other}` (known: {KINDS})")),
     };

@@ -468,14 +468,7 @@ fn scores_sum_and_thresholds_choose_the_action() {
         assert_eq!((v.score, v.action), (score, action), "case: {case}");
     }
     let v = set.evaluate(&offline("", "", "", "aa"));
-    assert_eq!(
-        v.hits,
-        vec![Hit {
-            rule: "a".into(),
-            score: 3
-        }],
-        "disabled rule never hits"
-    );
+    assert_eq!(v.hits, vec![Hit::new("a", 3)], "disabled rule never hits");
 }
 
 #[test]
@@ -563,6 +556,42 @@ fn load_errors_name_the_file_the_rule_and_the_problem() {
             "rule `d`",
             "duplicate name",
         ),
+        (
+            "learned with a score",
+            "[[rule]]\nname = \"l\"\nkind = \"learned\"\nscore = 3",
+            "rule `l`",
+            "`score` is not used",
+        ),
+        (
+            "learned bounds out of order",
+            "[[rule]]\nname = \"l\"\nkind = \"learned\"\nhold_from = 0.95\nspam_from = 0.9",
+            "rule `l`",
+            "must rise",
+        ),
+        (
+            "learned probability out of range",
+            "[[rule]]\nname = \"l\"\nkind = \"learned\"\nspam_from = 1.5",
+            "rule `l`",
+            "`spam_from` must be between 0 and 1",
+        ),
+        (
+            "learned never lowers an unknown rule",
+            "[[rule]]\nname = \"l\"\nkind = \"learned\"\nnever_lowers = [\"honeypot\"]",
+            "rule `l`",
+            "no rule `honeypot`",
+        ),
+        (
+            "two learned rules",
+            "[[rule]]\nname = \"l\"\nkind = \"learned\"\n[[rule]]\nname = \"m\"\nkind = \"learned\"",
+            "rule `m`",
+            "only one learned rule",
+        ),
+        (
+            "learned with an unknown key",
+            "[[rule]]\nname = \"l\"\nkind = \"learned\"\nspam_at = 0.9",
+            "rule `l`",
+            "spam_at",
+        ),
     ];
     for (case, toml, rule, problem) in cases {
         let err = rules(toml).expect_err(case).to_string();
@@ -638,4 +667,22 @@ fn the_shipped_rules_load_and_spare_hard_hams() {
         "ⅴiаgrа and c&#105;alis online, no prescription, http://pills.example.com",
     ));
     assert_ne!(v.action, Action::Accept, "evasive pharma spam: {v:?}");
+}
+
+#[test]
+fn the_learned_rule_is_left_to_the_moderation_steps() {
+    let set = rules(
+        "[[rule]]\nname = \"b\"\nkind = \"regex\"\npattern = 'x'\nscore = 1\n\
+         [[rule]]\nname = \"l\"\nkind = \"learned\"\nnever_lowers = [\"b\"]\nnudge = 2",
+    )
+    .expect("loads");
+    let (name, spec) = set.learned().expect("a learned rule");
+    assert_eq!((name, spec.nudge, spec.relief), ("l", 2, 3));
+    assert_eq!(spec.never_lowers, ["b"]);
+    // Evaluating runs every other rule and leaves the learned one out.
+    let v = set.evaluate(&offline("", "", "", "x"));
+    assert_eq!(v.hits, vec![Hit::new("b", 1)]);
+    assert!(set.summary().contains("learned"), "{}", set.summary());
+    let off = rules("[[rule]]\nname = \"l\"\nkind = \"learned\"\nenabled = false").expect("loads");
+    assert!(off.learned().is_none());
 }

@@ -1,11 +1,19 @@
 //! The author's data: `GET /admin/export` (every comment as JSON Lines,
-//! emails decrypted), `POST /admin/import` (the same format back, ids,
+//! emails decrypted, or as a WordPress WXR), `POST /admin/import` (a
+//! WordPress, Disqus or Isso export, or moderato's own JSON Lines: ids,
 //! statuses and times kept, idempotent) and `POST /admin/erase` (every
 //! comment of one commenter: the right to be forgotten).
 //!
-//! The line format is [`crate::domain::moderation::portable`]'s.
+//! The formats and the import itself are [`crate::transfer`]'s; these
+//! routes only move the file in and the answer out.
 
-use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+use bytes::Buf;
+use futures_util::{Stream, StreamExt};
+use serde::Deserialize;
+use tempfile::NamedTempFile;
+use tokio::io::AsyncWriteExt;
 use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, header};
 use warp::reply::Response;
@@ -13,9 +21,8 @@ use warp::{Filter, Reply};
 
 use crate::http::auth::{Scope, guard};
 use crate::http::{ApiError, AppState, endpoint, json_body, with_state};
-
-/// Comments read from the store at a time while exporting.
-const EXPORT_BATCH: usize = 512;
+use crate::import::Format;
+use crate::transfer::{self, Blog, ExportError, Options};
 
 /// The data routes.
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
@@ -23,16 +30,16 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let export = warp::path!("admin" / "export")
         .and(warp::get())
         .and(admin())
+        .and(warp::query::<ExportQuery>())
         .and(with_state(state.clone()))
         .then(data_export);
     let import = warp::path!("admin" / "import")
         .and(warp::post())
         .and(admin())
+        .and(warp::query::<ImportQuery>())
         .and(warp::header::optional::<String>("content-type"))
-        .and(warp::body::content_length_limit(
-            state.config.max_import_mb.saturating_mul(1024 * 1024),
-        ))
-        .and(warp::body::bytes())
+        .and(warp::header::optional::<u64>("content-length"))
+        .and(warp::body::stream())
         .and(with_state(state.clone()))
         .then(data_import);
     let erase = warp::path!("admin" / "erase")
@@ -49,139 +56,198 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// GET /admin/export
+/// `?format=…&site=…` of `GET /admin/export`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    /// `ndjson` (the default) or `wxr`.
+    format: Option<String>,
+    /// The blog's origin for WXR links; default: the first of
+    /// `allowed_origins`.
+    site: Option<String>,
+}
+
+/// GET /admin/export[?format=ndjson|wxr][&site=https://blog.example]
 ///
-/// 200 `application/x-ndjson`: one comment per line, oldest first, with the
-/// decrypted email. (warp 0.4 has no public streaming body, so the file is
-/// assembled in memory first: about 1 KB per comment.)
-async fn data_export(state: AppState) -> Result<Response, ApiError> {
-    let mut body = Vec::new();
-    let mut count = 0usize;
-    let mut after = None;
-    loop {
-        let batch = state.store().comments_after(after, EXPORT_BATCH).await?;
-        let Some(last) = batch.last() else { break };
-        after = Some(last.id);
-        for comment in &batch {
-            body.extend(
-                state
-                    .moderator
-                    .export_line(comment)
-                    .map_err(ApiError::internal)?,
-            );
-            count += 1;
-        }
-    }
-    let mut readers = 0usize;
-    let mut after = None;
-    loop {
-        let batch = state.store().subscribers_after(after, EXPORT_BATCH).await?;
-        let Some(last) = batch.last() else { break };
-        after = Some(last.email_key());
-        for record in &batch {
-            if let Some(line) = state
-                .moderator
-                .export_subscriber_line(record)
-                .map_err(ApiError::internal)?
-            {
-                body.extend(line);
-                readers += 1;
-            }
-        }
-    }
-    tracing::info!(comments = count, readers, "export");
+/// 200 `application/x-ndjson` (the default): one comment per line, oldest
+/// first, with the decrypted email: the lossless backup. With
+/// `format=wxr`, 200 `application/rss+xml`: a WordPress WXR 1.2 file whose
+/// items link to `site` (or the first of `allowed_origins`) plus the page,
+/// for WordPress's importer. 400 for another format, or a WXR without a
+/// site. (warp 0.4 has no public streaming body, so the file is assembled
+/// in memory first: about 1 KB per comment.)
+async fn data_export(query: ExportQuery, state: AppState) -> Result<Response, ApiError> {
     let date = time::OffsetDateTime::now_utc().date();
+    let (body, content_type, file_name) = match query.format.as_deref() {
+        None | Some("ndjson") => {
+            let (body, _) = transfer::ndjson::export(&state.moderator, Vec::new())
+                .await
+                .map_err(export_error)?;
+            (
+                body,
+                "application/x-ndjson",
+                format!("moderato-export-{date}.jsonl"),
+            )
+        }
+        Some("wxr") => {
+            let origin = query
+                .site
+                .or_else(|| state.config.allowed_origins.first().cloned())
+                .filter(|o| o.starts_with("http://") || o.starts_with("https://"))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(
+                        "a WXR export needs the blog's address: add ?site=https://your.blog or set allowed_origins".into(),
+                    )
+                })?;
+            let blog = Blog {
+                origin,
+                author_name: state.config.author_name.clone(),
+            };
+            let (body, _) = transfer::wxr::export(&state.moderator, &blog, Vec::new())
+                .await
+                .map_err(export_error)?;
+            (
+                body,
+                "application/rss+xml; charset=utf-8",
+                format!("moderato-wordpress-{date}.xml"),
+            )
+        }
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "unknown export format {other:?}: use ndjson or wxr"
+            )));
+        }
+    };
     let mut response = Response::new(body.into());
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-ndjson"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(value) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"moderato-export-{}.jsonl\"",
-        date
-    )) {
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok(response)
 }
 
-/// What an import did.
-#[derive(Debug, Default, Serialize)]
-struct ImportReport {
-    imported: usize,
-    skipped: usize,
-    errors: Vec<LineError>,
+fn export_error(e: ExportError) -> ApiError {
+    match e {
+        ExportError::Store(e) => e.into(),
+        ExportError::Io(e) => ApiError::internal(e),
+    }
 }
 
-#[derive(Debug, Serialize)]
-struct LineError {
-    line: usize,
-    message: String,
+/// `?format=…&dry_run=…&learn=…` of `POST /admin/import`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportQuery {
+    /// `auto` (the default), `wordpress`, `disqus`, `isso` or `ndjson`.
+    format: Option<String>,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    learn: bool,
 }
 
-/// Most line errors listed; the count of the others is in the last one.
-const MAX_LISTED_ERRORS: usize = 100;
-
-/// POST /admin/import (`application/x-ndjson`)
+/// POST /admin/import?format=auto|wordpress|disqus|isso|ndjson[&dry_run=true][&learn=true]
 ///
-/// 200 with `{"imported", "skipped", "errors": [{"line", "message"}]}`:
-/// a comment whose id exists is skipped, a bad line is reported and the
-/// others still import. 413 beyond `max_import_mb`; 415 other types.
+/// The file is the body (any content type; `application/x-ndjson` without
+/// a `format` means `ndjson`). It is streamed to a temporary file in the
+/// data directory (never held in memory), imported, and deleted.
+///
+/// 200 with the import report (`imported`, `already_present`, `by_status`,
+/// `skipped`, `pages`, `errors` each with its position, `notices`, ...);
+/// 422 `invalid_file` when the file is of no known format, malformed or
+/// truncated: its message names the position, and nothing is stored;
+/// 400 for an unknown format or query key; 413 beyond `max_import_mb`.
+/// The import runs to its end even if the client goes away.
 async fn data_import(
+    query: ImportQuery,
     content_type: Option<String>,
-    body: bytes::Bytes,
+    length: Option<u64>,
+    body: impl Stream<Item = Result<impl Buf, warp::Error>> + Send + 'static,
     state: AppState,
 ) -> Result<Response, ApiError> {
-    let essence = content_type
-        .as_deref()
-        .and_then(|ct| ct.split(';').next())
-        .map(|s| s.trim().to_ascii_lowercase());
-    if !matches!(
-        essence.as_deref(),
-        Some("application/x-ndjson" | "application/jsonl" | "application/json-lines")
-    ) {
-        return Err(ApiError::UnsupportedMediaType);
+    let format = match query.format.as_deref() {
+        None if is_ndjson(content_type.as_deref()) => Some(Format::Ndjson),
+        None | Some("auto") => None,
+        Some(name) => Some(name.parse::<Format>().map_err(|()| {
+            ApiError::BadRequest(format!(
+                "unknown format {name:?}: use auto, wordpress, disqus, isso or ndjson"
+            ))
+        })?),
+    };
+    let limit = state.config.max_import_mb.saturating_mul(1024 * 1024);
+    if length.is_some_and(|length| length > limit) {
+        return Err(ApiError::PayloadTooLarge);
     }
-    let report = import_lines(&body, &state).await;
-    state.store().flush().await?;
-    tracing::info!(
-        imported = report.imported,
-        skipped = report.skipped,
-        errors = report.errors.len(),
-        "import"
-    );
-    Ok(warp::reply::json(&report).into_response())
+    // The data directory is private (0700); on PostgreSQL there may be
+    // none, and the system's temporary directory serves.
+    let dir = if state.config.data_dir.is_dir() {
+        state.config.data_dir.clone()
+    } else {
+        std::env::temp_dir()
+    };
+    let spooled = spool(body, &dir, limit).await?;
+    let options = Options {
+        format,
+        dry_run: query.dry_run,
+        learn: query.learn,
+    };
+    let moderator = state.moderator.clone();
+    // Spawned, so that a client that hangs up (or times out) does not stop
+    // an import half-way; the file is deleted when it ends.
+    let task = tokio::spawn(async move {
+        let report = transfer::import_file(moderator, spooled.path(), options, &|_| {}).await;
+        drop(spooled);
+        report
+    });
+    match task.await.map_err(ApiError::internal)? {
+        Ok(report) => Ok(warp::reply::json(&report).into_response()),
+        Err(e) if e.is_file_error() => Err(ApiError::InvalidFile(e.to_string())),
+        Err(e) => Err(ApiError::internal(e)),
+    }
 }
 
-async fn import_lines(body: &[u8], state: &AppState) -> ImportReport {
-    let mut report = ImportReport::default();
-    let mut unlisted = 0usize;
-    for (index, raw) in body.split(|b| *b == b'\n').enumerate() {
-        let raw = raw.trim_ascii();
-        if raw.is_empty() {
-            continue;
+fn is_ndjson(content_type: Option<&str>) -> bool {
+    let essence = content_type
+        .and_then(|ct| ct.split(';').next())
+        .map(|s| s.trim().to_ascii_lowercase());
+    matches!(
+        essence.as_deref(),
+        Some("application/x-ndjson" | "application/jsonl" | "application/json-lines")
+    )
+}
+
+/// Writes the body to a temporary file in `dir` (mode 0600, deleted on
+/// drop), at most `limit` bytes.
+async fn spool(
+    body: impl Stream<Item = Result<impl Buf, warp::Error>>,
+    dir: &Path,
+    limit: u64,
+) -> Result<NamedTempFile, ApiError> {
+    let temp = tempfile::Builder::new()
+        .prefix(".import-")
+        .tempfile_in(dir)
+        .map_err(ApiError::internal)?;
+    let mut file =
+        tokio::fs::File::from_std(temp.as_file().try_clone().map_err(ApiError::internal)?);
+    let mut written = 0u64;
+    let mut body = std::pin::pin!(body);
+    while let Some(chunk) = body.next().await {
+        let mut chunk =
+            chunk.map_err(|e| ApiError::BadRequest(format!("the upload broke off: {e}")))?;
+        written += chunk.remaining() as u64;
+        if written > limit {
+            return Err(ApiError::PayloadTooLarge);
         }
-        match state.moderator.import_line(raw).await {
-            Ok(true) => report.imported += 1,
-            Ok(false) => report.skipped += 1,
-            Err(message) if report.errors.len() < MAX_LISTED_ERRORS => {
-                report.errors.push(LineError {
-                    line: index + 1,
-                    message,
-                });
-            }
-            Err(_) => unlisted += 1,
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            file.write_all(part).await.map_err(ApiError::internal)?;
+            let n = part.len();
+            chunk.advance(n);
         }
     }
-    if unlisted > 0 {
-        report.errors.push(LineError {
-            line: 0,
-            message: format!("{unlisted} more lines have errors"),
-        });
-    }
-    report
+    file.flush().await.map_err(ApiError::internal)?;
+    Ok(temp)
 }
 
 #[derive(Debug, Deserialize)]

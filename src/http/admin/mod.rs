@@ -7,6 +7,7 @@ mod bulk;
 mod comments;
 mod data;
 mod decide;
+mod learning;
 mod page;
 mod replies;
 mod rules;
@@ -30,6 +31,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(bulk::routes(state.clone()))
         .unify()
         .or(stats::routes(state.clone()))
+        .unify()
+        .or(learning::routes(state.clone()))
         .unify()
         .or(replies::routes(state.clone()))
         .unify()

@@ -74,18 +74,22 @@ struct TestResponse {
 
 /// POST /admin/rules/test
 ///
-/// 200 with the verdict `{"score","action","hits","skipped"}`; stores
+/// 200 with the verdict `{"score","action","hits","skipped"}`, the learned
+/// rule's hit included (with its probability and clues); stores and learns
 /// nothing. 400 for a body that is not `{"comment": "...", ...}`.
 async fn rules_test(request: TestRequest, state: AppState) -> Result<Response, ApiError> {
     let rules = state.moderator.rules();
-    let verdict = rules.evaluate(&Subject {
-        author: &request.author,
-        email: &request.email,
-        url: &request.url,
-        comment: &request.comment,
-        page: &request.page,
-        request: None,
-    });
+    let verdict = state
+        .moderator
+        .try_rules(&Subject {
+            author: &request.author,
+            email: &request.email,
+            url: &request.url,
+            comment: &request.comment,
+            page: &request.page,
+            request: None,
+        })
+        .await;
     let skipped = rules
         .request_rules()
         .into_iter()
