@@ -260,6 +260,7 @@ impl App {
                 }
             })
         });
+        let expirer = tokio::spawn(expire_unconfirmed_requests(state.clone()));
         let notifier = match self.parts.notifier.worker(
             &state.config,
             state.store().clone(),
@@ -281,6 +282,7 @@ impl App {
         )
         .await;
         reloader.abort();
+        expirer.abort();
         if let Some(pruner) = pruner {
             pruner.abort();
         }
@@ -314,6 +316,19 @@ async fn reload_rules_on_sighup(state: AppState) {
         // The outcome is logged by reload_rules.
         let reloaded = state.moderator.reload_rules();
         state.metrics.rules_reloaded(reloaded.is_ok());
+    }
+}
+
+/// Forgets readers' unconfirmed notification requests once they expired
+/// (issue 13), every hour.
+async fn expire_unconfirmed_requests(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let subscriptions = state.moderator.subscriptions();
+        if let Err(e) = subscriptions.expire(crate::domain::now_millis()).await {
+            tracing::error!(error = %e, "cannot expire unconfirmed notification requests");
+        }
     }
 }
 

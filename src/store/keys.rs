@@ -26,6 +26,10 @@ pub const USED_LINKS: &str = "used_links";
 /// job id (16 bytes, a ULID) -> JSON job record (due time, attempts,
 /// lease): the notification outbox, see [`super::outbox`].
 pub const OUTBOX: &str = "outbox";
+/// keyed email hash (32 bytes) -> JSON [`crate::domain::subscription::Subscriber`]:
+/// a reader's confirmation state and queued replies (the address only
+/// sealed).
+pub const SUBSCRIBERS: &str = "subscribers";
 
 /// email key (32 bytes) ++ comment id -> a learned decision, binary (the
 /// learning filter's ledger, see [`super::learning`]).

@@ -11,9 +11,9 @@ use sha2::{Digest, Sha256};
 use crate::backend::Backend;
 use crate::helpers::{ADMIN_TOKEN, TestApp, body_json, comment, free_port, wait_healthy};
 
-const EMAIL: &str = "Grieving.Reader+private@Quiet-Harbor.net";
+pub const EMAIL: &str = "Grieving.Reader+private@Quiet-Harbor.net";
 
-fn assert_no_email(text: &str, place: &str) {
+pub fn assert_no_email(text: &str, place: &str) {
     let lower = text.to_lowercase();
     for needle in [
         EMAIL.to_lowercase(),
