@@ -16,6 +16,9 @@
   var MAX_DEPTH = 5;
   var WEEK_MS = 7 * 24 * 3600 * 1000;
   var PENDING_KEY = 'moderato:pending';
+  // The writer's edit tokens, by comment id: {token, until}.
+  var EDITS_KEY = 'moderato:edits';
+  var PAGE_SIZE = 50;
   var IDENTITY_KEY = 'moderato:identity';
   var TOKEN_REFRESH_MS = 12 * 3600 * 1000;
 
@@ -60,7 +63,20 @@
       duplicate: 'It looks as though you already said that.',
       payloadTooLarge: 'Your comment is too long.',
       networkError: 'The comment could not be sent. Please check your connection and try again.',
-      genericError: 'Something went wrong. Please try again.'
+      genericError: 'Something went wrong. Please try again.',
+      loadMore: 'Load more comments',
+      notifyReplies: 'Notify me of follow-up replies by email',
+      notifyApproved: 'Tell me when my comment is approved',
+      notifyNote: 'You will get one email to confirm your address first.',
+      edit: 'Edit',
+      editLabel: 'Edit your comment',
+      save: 'Save',
+      cancelEdit: 'Cancel',
+      remove: 'Delete',
+      removeConfirm: 'Delete your comment? This cannot be undone.',
+      deleted: 'This comment was deleted.',
+      editFailed: 'Your change could not be saved. The time to edit may have passed.',
+      editAwaiting: 'Your edited comment is awaiting moderation.'
     },
     de: {
       loading: 'Kommentare werden geladen …',
@@ -98,7 +114,20 @@
       duplicate: 'Es sieht so aus, als hättest du das schon geschrieben.',
       payloadTooLarge: 'Dein Kommentar ist zu lang.',
       networkError: 'Der Kommentar konnte nicht gesendet werden. Bitte prüfe deine Verbindung und versuche es erneut.',
-      genericError: 'Etwas ist schiefgelaufen. Bitte versuche es erneut.'
+      genericError: 'Etwas ist schiefgelaufen. Bitte versuche es erneut.',
+      loadMore: 'Weitere Kommentare laden',
+      notifyReplies: 'Benachrichtige mich über Antworten per E-Mail',
+      notifyApproved: 'Sag mir Bescheid, wenn mein Kommentar freigeschaltet ist',
+      notifyNote: 'Du bekommst zuerst eine E-Mail, um deine Adresse zu bestätigen.',
+      edit: 'Bearbeiten',
+      editLabel: 'Deinen Kommentar bearbeiten',
+      save: 'Speichern',
+      cancelEdit: 'Abbrechen',
+      remove: 'Löschen',
+      removeConfirm: 'Deinen Kommentar löschen? Das lässt sich nicht rückgängig machen.',
+      deleted: 'Dieser Kommentar wurde gelöscht.',
+      editFailed: 'Deine Änderung konnte nicht gespeichert werden. Die Zeit zum Bearbeiten ist vielleicht abgelaufen.',
+      editAwaiting: 'Dein geänderter Kommentar wartet auf Freischaltung.'
     },
     fr: {
       loading: 'Chargement des commentaires…',
@@ -136,7 +165,20 @@
       duplicate: 'Il semble que vous ayez déjà dit cela.',
       payloadTooLarge: 'Votre commentaire est trop long.',
       networkError: 'Le commentaire n’a pas pu être envoyé. Vérifiez votre connexion et réessayez.',
-      genericError: 'Une erreur est survenue. Veuillez réessayer.'
+      genericError: 'Une erreur est survenue. Veuillez réessayer.',
+      loadMore: 'Afficher plus de commentaires',
+      notifyReplies: 'Me prévenir des réponses par e-mail',
+      notifyApproved: 'Me prévenir quand mon commentaire est publié',
+      notifyNote: 'Vous recevrez d’abord un e-mail pour confirmer votre adresse.',
+      edit: 'Modifier',
+      editLabel: 'Modifier votre commentaire',
+      save: 'Enregistrer',
+      cancelEdit: 'Annuler',
+      remove: 'Supprimer',
+      removeConfirm: 'Supprimer votre commentaire ? C’est définitif.',
+      deleted: 'Ce commentaire a été supprimé.',
+      editFailed: 'Votre modification n’a pas pu être enregistrée. Le délai pour modifier est peut-être passé.',
+      editAwaiting: 'Votre commentaire modifié est en attente de modération.'
     },
     es: {
       loading: 'Cargando comentarios…',
@@ -174,7 +216,20 @@
       duplicate: 'Parece que ya has dicho eso.',
       payloadTooLarge: 'Tu comentario es demasiado largo.',
       networkError: 'No se pudo enviar el comentario. Comprueba tu conexión y vuelve a intentarlo.',
-      genericError: 'Algo salió mal. Vuelve a intentarlo.'
+      genericError: 'Algo salió mal. Vuelve a intentarlo.',
+      loadMore: 'Cargar más comentarios',
+      notifyReplies: 'Avísame por correo electrónico de las respuestas',
+      notifyApproved: 'Avísame cuando se publique mi comentario',
+      notifyNote: 'Primero recibirás un correo para confirmar tu dirección.',
+      edit: 'Editar',
+      editLabel: 'Edita tu comentario',
+      save: 'Guardar',
+      cancelEdit: 'Cancelar',
+      remove: 'Eliminar',
+      removeConfirm: '¿Eliminar tu comentario? No se puede deshacer.',
+      deleted: 'Este comentario fue eliminado.',
+      editFailed: 'No se pudo guardar tu cambio. Puede que el plazo para editar haya pasado.',
+      editAwaiting: 'Tu comentario editado está pendiente de moderación.'
     }
   };
 
@@ -409,6 +464,58 @@
     });
   }
 
+  // Rewrites the pending entry `id` in whichever storage holds it.
+  function updatePending(id, change) {
+    ['localStorage', 'sessionStorage'].forEach(function (kind) {
+      var s = store(kind);
+      if (!s) return;
+      try {
+        var list = JSON.parse(s.getItem(PENDING_KEY) || '[]');
+        list.forEach(function (p) { if (p && p.id === id) change(p); });
+        writeList(s, list);
+      } catch (e) { /* ignore */ }
+    });
+  }
+
+  // ---- edit tokens: kept where the pending comments are, until they expire --
+  function eachEdits(change) {
+    var now = Date.now();
+    var out = {};
+    ['localStorage', 'sessionStorage'].forEach(function (kind) {
+      var s = store(kind);
+      if (!s) return;
+      try {
+        var map = JSON.parse(s.getItem(EDITS_KEY) || '{}') || {};
+        var before = JSON.stringify(map);
+        if (change) change(map, kind);
+        Object.keys(map).forEach(function (id) {
+          if (!map[id] || !(map[id].until > now)) delete map[id];
+          else { map[id].kind = kind; out[id] = map[id]; }
+        });
+        var after = JSON.stringify(map);
+        if (after !== before) {
+          if (Object.keys(map).length) s.setItem(EDITS_KEY, after);
+          else s.removeItem(EDITS_KEY);
+        }
+      } catch (e) { /* storage full or denied */ }
+    });
+    return out;
+  }
+
+  function addEdit(id, grant, persistent) {
+    eachEdits(function (map, kind) {
+      if (kind === (persistent ? 'localStorage' : 'sessionStorage')) map[id] = grant;
+    });
+  }
+
+  function changeEdit(id, change) {
+    eachEdits(function (map) { if (map[id]) change(map[id]); });
+  }
+
+  function dropEdit(id) {
+    eachEdits(function (map) { delete map[id]; });
+  }
+
   // ---- retry-after ----------------------------------------------------------
   function retryWhen(res, body) {
     var secs = null;
@@ -437,6 +544,13 @@
     });
   }
 
+  // ---- which optional features the service has on -------------------------
+  function fetchConfig() {
+    return fetch(api('/api/config'), { credentials: 'omit' })
+      .then(function (res) { return res.ok ? res.json() : {}; })
+      .catch(function () { return {}; });
+  }
+
   // ---- form token -----------------------------------------------------------
   function fetchToken(page) {
     return fetch(api('/api/form-token?page=' + encodeURIComponent(page)), {
@@ -456,10 +570,22 @@
     this.id = 'moderato-' + (++uid);
     this.comments = [];
     this.byId = {};
+    this.edits = {};
+    this.total = 0;
+    this.nextCursor = null;
+    // data-sort="newest" shows the newest conversations first.
+    this.sort = host.getAttribute('data-sort') === 'newest' ? 'newest' : 'oldest';
     this.submitting = false;
     this.tokenPromise = null;
     this.build();
     this.load();
+    var self = this;
+    fetchConfig().then(function (features) {
+      // The boxes are offered only when the service can send mail.
+      self.notifyReplies.parentNode.hidden = !features.reply_notifications;
+      self.notifyApproved.parentNode.hidden = !features.approval_notifications;
+      self.notifyNote.hidden = !(features.reply_notifications || features.approval_notifications);
+    });
   }
 
   Thread.prototype.build = function () {
@@ -470,7 +596,12 @@
     host.classList.add('moderato');
     this.countEl = el('h2', { 'class': 'moderato-count', id: this.id + '-count', text: t.loading });
     this.statusEl = el('p', { 'class': 'moderato-load-error', role: 'alert', hidden: true });
-    this.list = el('ol', { 'class': 'moderato-comments' });
+    // role="list": some screen readers drop a list's semantics when its
+    // markers are hidden by CSS; the thread must stay a (nested) list.
+    this.list = el('ol', { 'class': 'moderato-comments', role: 'list' });
+    var self = this;
+    this.moreBtn = el('button', { type: 'button', 'class': 'moderato-load-more', hidden: true, text: t.loadMore });
+    this.moreBtn.addEventListener('click', function () { self.loadMore(); });
     this.respondHome = el('div', { 'class': 'moderato-respond-home' });
     this.respond = this.buildForm();
     this.respondHome.appendChild(this.respond);
@@ -478,7 +609,7 @@
     // and the honeypot is never on screen.
     var root = el('div', { 'class': 'moderato-root', hidden: true }, [
       el('section', { 'class': 'moderato-thread', 'aria-labelledby': this.countEl.id },
-        [this.countEl, this.statusEl, this.list]),
+        [this.countEl, this.statusEl, this.list, this.moreBtn]),
       this.respondHome
     ]);
     host.appendChild(root);
@@ -522,6 +653,9 @@
     var hp = el('input', { type: 'text', id: this.id + '-homepage', name: 'homepage', tabindex: '-1', autocomplete: 'off', value: '' });
     this.honeypot = hp;
     this.parentInput = el('input', { type: 'hidden', name: 'parent', value: '' });
+    this.notifyReplies = el('input', { type: 'checkbox', id: this.id + '-notify-replies', name: 'notify_replies', value: '1' });
+    this.notifyApproved = el('input', { type: 'checkbox', id: this.id + '-notify-approved', name: 'notify_approved', value: '1' });
+    this.notifyNote = el('p', { 'class': 'moderato-notify-note', hidden: true, text: t.notifyNote });
 
     this.submitBtn = el('button', { type: 'submit', 'class': 'moderato-submit', text: t.submit });
     this.formError = el('p', { 'class': 'moderato-form-error', role: 'alert', id: this.id + '-form-error', hidden: true });
@@ -535,6 +669,9 @@
       this.field('url', t.website, el('input', { type: 'url', autocomplete: 'url', size: '30' }), false),
       el('p', { 'class': 'moderato-hp', 'aria-hidden': 'true' }, [el('label', { 'for': hp.id, text: t.honeypot }), hp]),
       el('p', { 'class': 'moderato-field moderato-remember' }, [remember, ' ', el('label', { 'for': remember.id, text: t.cookiesConsent })]),
+      el('p', { 'class': 'moderato-field moderato-notify', hidden: true }, [this.notifyReplies, ' ', el('label', { 'for': this.notifyReplies.id, text: t.notifyReplies })]),
+      el('p', { 'class': 'moderato-field moderato-notify', hidden: true }, [this.notifyApproved, ' ', el('label', { 'for': this.notifyApproved.id, text: t.notifyApproved })]),
+      this.notifyNote,
       this.parentInput,
       this.formError,
       el('p', { 'class': 'moderato-form-submit' }, [this.submitBtn]),
@@ -575,29 +712,70 @@
     this.tokenPromise = fetchToken(this.page);
   };
 
+  Thread.prototype.threadUrl = function (cursor) {
+    return api('/api/comments?page=' + encodeURIComponent(this.page) + '&limit=' + PAGE_SIZE +
+      '&sort=' + this.sort + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+  };
+
   Thread.prototype.load = function () {
     var self = this;
     var host = this.host;
     // data-moderato-state: loading | ready | error, for page styles and tests.
     host.setAttribute('data-moderato-state', 'loading');
     // no-cache: always revalidate (the service answers If-None-Match with 304).
-    return fetch(api('/api/comments?page=' + encodeURIComponent(this.page)), { credentials: 'omit', cache: 'no-cache' })
+    return fetch(this.threadUrl(null), { credentials: 'omit', cache: 'no-cache' })
       .then(function (res) {
         if (!res.ok) throw new Error('HTTP ' + res.status);
         return res.json();
       })
       .then(function (data) {
         self.comments = Array.isArray(data.comments) ? data.comments : [];
+        self.total = typeof data.count === 'number' ? data.count : self.comments.length;
+        self.nextCursor = data.next_cursor || null;
         self.statusEl.hidden = true;
         self.render();
         host.setAttribute('data-moderato-state', 'ready');
       })
       .catch(function () {
         self.comments = [];
+        self.nextCursor = null;
         self.render();
         self.statusEl.textContent = self.t.loadError;
         self.statusEl.hidden = false;
         host.setAttribute('data-moderato-state', 'error');
+      });
+  };
+
+  // The next PAGE_SIZE conversations, appended; focus goes to the first
+  // of them, so a keyboard reader goes on reading where they were.
+  Thread.prototype.loadMore = function () {
+    var self = this;
+    if (!this.nextCursor || this.loadingMore) return;
+    this.loadingMore = true;
+    this.moreBtn.disabled = true;
+    fetch(this.threadUrl(this.nextCursor), { credentials: 'omit', cache: 'no-cache' })
+      .then(function (res) {
+        if (!res.ok) throw new Error('HTTP ' + res.status);
+        return res.json();
+      })
+      .then(function (data) {
+        var known = {};
+        self.comments.forEach(function (c) { known[c.id] = true; });
+        var fresh = (Array.isArray(data.comments) ? data.comments : []).filter(function (c) { return !known[c.id]; });
+        self.comments = self.comments.concat(fresh);
+        self.total = typeof data.count === 'number' ? data.count : self.total;
+        self.nextCursor = data.next_cursor || null;
+        self.render();
+        var first = fresh.length && document.getElementById('comment-' + fresh[0].id);
+        if (first) { first.setAttribute('tabindex', '-1'); first.focus(); }
+      })
+      .catch(function () {
+        self.statusEl.textContent = self.t.loadError;
+        self.statusEl.hidden = false;
+      })
+      .then(function () {
+        self.loadingMore = false;
+        self.moreBtn.disabled = false;
       });
   };
 
@@ -613,9 +791,12 @@
     if (approvedIds.length) dropPending(approvedIds);
     pending = pending.filter(function (p) { return !byId[p.id]; });
 
-    var all = this.comments.concat(pending.map(function (p) {
+    var mine = pending.map(function (p) {
       return { id: p.id, parent: p.parent, author: p.author, url: p.url, text: p.text, created_at: p.created_at, avatar: p.id, pending: true };
-    }));
+    });
+    // The reader's own pending comments sit where new ones go.
+    var all = this.sort === 'newest' ? mine.concat(this.comments) : this.comments.concat(mine);
+    this.edits = eachEdits();
     var children = {};
     var known = {};
     all.forEach(function (c) { known[c.id] = true; });
@@ -636,7 +817,7 @@
         list.appendChild(li);
         if (!children[c.id]) return;
         if (depth < MAX_DEPTH) {
-          var ol = el('ol', { 'class': 'moderato-children' });
+          var ol = el('ol', { 'class': 'moderato-children', role: 'list' });
           li.appendChild(ol);
           walk(ol, c.id, depth + 1);
         } else {
@@ -645,7 +826,9 @@
       });
     }
     walk(this.list, '', 1);
-    this.countEl.textContent = countText(t, this.comments.length);
+    this.countEl.textContent = countText(t, Math.max(this.total, this.comments.length));
+    this.moreBtn.hidden = !this.nextCursor;
+    this.scheduleEditsEnd();
     if (replyingTo && byId[replyingTo]) this.startReply(replyingTo, true);
     else if (replyingTo) this.cancelReply(true);
   };
@@ -658,6 +841,11 @@
       id: c.pending ? 'comment-pending-' + c.id : 'comment-' + c.id,
       'data-depth': String(depth)
     });
+    if (c.deleted) {
+      art.classList.add('moderato-deleted');
+      art.appendChild(el('p', { 'class': 'moderato-body moderato-deleted-note', text: t.deleted }));
+      return art;
+    }
     var name = String(c.author || '');
     var href = c.url ? safeHttpUrl(c.url) : null;
     var author = href
@@ -681,6 +869,7 @@
     if (c.pending) body.appendChild(el('p', { 'class': 'moderato-text', text: c.text || '' }));
     else body.appendChild(sanitizedFragment(c.html));
     art.appendChild(body);
+    var actions = el('footer', { 'class': 'moderato-actions' });
     if (c.pending) {
       art.appendChild(el('p', { 'class': 'moderato-awaiting', text: t.awaiting }));
     } else {
@@ -688,9 +877,118 @@
         type: 'button', 'class': 'moderato-reply', 'aria-label': fmt(t.replyTo, { name: name }), text: t.reply
       });
       btn.addEventListener('click', function () { self.startReply(c.id); });
-      art.appendChild(el('footer', { 'class': 'moderato-actions' }, [btn]));
+      actions.appendChild(btn);
     }
+    // The writer may edit or delete for a while, with the token of the post.
+    if (this.edits[c.id]) {
+      var edit = el('button', { type: 'button', 'class': 'moderato-edit-button', text: t.edit });
+      var remove = el('button', { type: 'button', 'class': 'moderato-delete-button', text: t.remove });
+      edit.addEventListener('click', function () { self.startEdit(c, art, actions, edit); });
+      remove.addEventListener('click', function () { self.removeComment(c); });
+      actions.appendChild(edit);
+      actions.appendChild(remove);
+    }
+    if (actions.firstChild) art.appendChild(actions);
     return art;
+  };
+
+  // Hides Edit and Delete when the first edit window closes.
+  Thread.prototype.scheduleEditsEnd = function () {
+    var self = this;
+    var ends = Object.keys(this.edits).map(function (id) { return self.edits[id].until; });
+    clearTimeout(this.editsTimer);
+    if (!ends.length) return;
+    var wait = Math.max(0, Math.min.apply(null, ends) - Date.now()) + 50;
+    this.editsTimer = setTimeout(function () { self.render(); }, Math.min(wait, 0x7fffffff));
+  };
+
+  Thread.prototype.editRequest = function (c, method, body) {
+    var grant = this.edits[c.id] || {};
+    var headers = { 'Accept': 'application/json', 'Authorization': 'Bearer ' + grant.token };
+    if (body) headers['Content-Type'] = 'application/json';
+    return fetch(api('/api/comments/' + encodeURIComponent(c.id)), {
+      method: method, credentials: 'omit', headers: headers, body: body ? JSON.stringify(body) : undefined
+    });
+  };
+
+  Thread.prototype.startEdit = function (c, art, actions, editBtn) {
+    var self = this;
+    var t = this.t;
+    var grant = this.edits[c.id];
+    var body = art.querySelector('.moderato-body');
+    if (!grant || !body || art.querySelector('.moderato-edit')) return;
+    var id = this.id + '-edit-' + c.id;
+    var area = el('textarea', { id: id, name: 'comment', rows: '6', cols: '45' });
+    area.value = grant.text != null ? grant.text : (c.text || body.textContent || '').trim();
+    var err = el('p', { 'class': 'moderato-field-error', id: id + '-error', role: 'alert', hidden: true });
+    var save = el('button', { type: 'submit', text: t.save });
+    var cancel = el('button', { type: 'button', text: t.cancelEdit });
+    var form = el('form', { 'class': 'moderato-edit', novalidate: true }, [
+      el('label', { 'for': id, text: t.editLabel }), area, err, el('p', { 'class': 'moderato-edit-buttons' }, [save, ' ', cancel])
+    ]);
+    function fail(message) {
+      err.textContent = message;
+      err.hidden = false;
+      area.setAttribute('aria-invalid', 'true');
+      area.setAttribute('aria-describedby', err.id);
+      save.disabled = false;
+      area.focus();
+    }
+    function close() {
+      form.parentNode.removeChild(form);
+      body.hidden = false;
+      actions.hidden = false;
+      editBtn.focus();
+    }
+    body.hidden = true;
+    actions.hidden = true;
+    art.insertBefore(form, body.nextSibling);
+    area.focus();
+    cancel.addEventListener('click', close);
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var text = area.value.trim();
+      if (!text) { fail(t.required); return; }
+      save.disabled = true;
+      self.editRequest(c, 'PUT', { comment: text }).then(function (res) {
+        return readJson(res).then(function (data) {
+          data = data || {};
+          if (res.status !== 200) {
+            fail(res.status === 422 && data.fields && data.fields.comment ? String(data.fields.comment) : t.editFailed);
+            return null;
+          }
+          changeEdit(c.id, function (g) { g.text = text; });
+          if (c.pending) {
+            updatePending(c.id, function (p) { p.text = text; });
+            self.render();
+            return null;
+          }
+          if (data.status === 'pending') {
+            // Back in the queue: shown to its writer as it waits.
+            addPending({
+              id: c.id, page: self.page, parent: c.parent, author: c.author, url: c.url, text: text,
+              created_at: c.created_at, expires: Date.now() + WEEK_MS
+            }, grant.kind === 'localStorage');
+            self.formStatus.textContent = t.editAwaiting;
+          }
+          return self.load();
+        });
+      }, function () { fail(t.networkError); });
+    });
+  };
+
+  Thread.prototype.removeComment = function (c) {
+    var self = this;
+    if (!window.confirm(this.t.removeConfirm)) return;
+    this.editRequest(c, 'DELETE', null).then(function (res) {
+      if (res.status === 204 || res.status === 404) {
+        dropEdit(c.id);
+        dropPending([c.id]);
+        return self.load().then(function () { self.countEl.setAttribute('tabindex', '-1'); self.countEl.focus(); });
+      }
+      self.showFormError(self.t.editFailed);
+      return null;
+    }, function () { self.showFormError(self.t.networkError); });
   };
 
   Thread.prototype.startReply = function (id, quiet) {
@@ -817,6 +1115,8 @@
       if (v.url) body.url = v.url;
       if (parent) body.parent = parent;
       if (token) body.form_token = token;
+      if (!self.notifyReplies.parentNode.hidden && self.notifyReplies.checked) body.notify_replies = true;
+      if (!self.notifyApproved.parentNode.hidden && self.notifyApproved.checked) body.notify_approved = true;
       return fetch(api('/api/comments'), {
         method: 'POST',
         credentials: 'omit',
@@ -846,6 +1146,10 @@
       // A new token for the next comment (a token may be single-use).
       this.refreshToken();
       var id = data.id != null ? String(data.id) : '';
+      var until = Date.parse(data.editable_until || '');
+      if (id && data.edit_token && until > Date.now()) {
+        addEdit(id, { token: String(data.edit_token), until: until, text: v.comment }, remember);
+      }
       if (data.status === 'approved') {
         this.formStatus.textContent = t.published;
         return this.load().then(function () {

@@ -8,7 +8,9 @@
 //! {"type":"moderato-backup","version":1,"started_at":…,"key_check":"…"}
 //! {"type":"comment","record":{…the comment as stored…}}
 //! …
-//! {"type":"end","records":{"comment":N}}
+//! {"type":"subscriber","record":{…a reader's mail record as stored…}}
+//! {"type":"ledger","record":{…one decision the learning filter learned…}}
+//! {"type":"end","records":{"comment":N,"subscriber":M,"ledger":L}}
 //! ```
 //!
 //! Records are as stored: emails stay sealed, so a backup is encrypted at
@@ -34,9 +36,13 @@ use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::Comment;
+use crate::domain::learn::Label;
+use crate::domain::learn::ledger::Entry as LedgerEntry;
 use crate::domain::now_millis;
 use crate::domain::ports::{Store, StoreError};
+use crate::domain::privacy::EmailKey;
+use crate::domain::subscription::Subscriber;
+use crate::domain::{Comment, CommentId};
 
 /// The envelope's version; a reader refuses a newer one.
 pub const FORMAT_VERSION: u32 = 1;
@@ -206,10 +212,14 @@ async fn write_to(
         ensure_room(&schedule.dir, schedule.reserve_bytes)?;
         tokio::task::yield_now().await;
     }
+    let subscribers = write_subscribers(store, &mut out, path, schedule).await?;
+    let ledger = write_ledger(store, &mut out, path, schedule).await?;
     line(
         &mut out,
         path,
-        &serde_json::json!({ "type": "end", "records": { "comment": count } }),
+        &serde_json::json!({ "type": "end", "records": {
+            "comment": count, "subscriber": subscribers, "ledger": ledger,
+        } }),
     )?;
     let writer = out.finish().map_err(io(path))?;
     let file = writer.into_inner().map_err(|e| Error::Io {
@@ -217,6 +227,116 @@ async fn write_to(
         source: e.into_error(),
     })?;
     file.sync_all().map_err(io(path))
+}
+
+/// Every reader's mail record (sealed address, confirmation, queued
+/// replies), in key order; how many.
+async fn write_subscribers(
+    store: &dyn Store,
+    out: &mut impl Write,
+    path: &Path,
+    schedule: &Schedule,
+) -> Result<u64, Error> {
+    let mut count = 0u64;
+    let mut after = None;
+    loop {
+        let batch = store.subscribers_after(after, BATCH).await?;
+        let Some(last) = batch.last() else { break };
+        after = Some(EmailKey(last.key));
+        for subscriber in &batch {
+            let record = serde_json::to_value(subscriber).map_err(|e| Error::Format {
+                path: path.to_owned(),
+                line: 0,
+                problem: format!("a subscriber record cannot be encoded: {e}"),
+            })?;
+            line(
+                out,
+                path,
+                &serde_json::json!({ "type": "subscriber", "record": record }),
+            )?;
+            count += 1;
+        }
+        ensure_room(&schedule.dir, schedule.reserve_bytes)?;
+        tokio::task::yield_now().await;
+    }
+    Ok(count)
+}
+
+/// Every entry of the learning filter's ledger (hashes and labels, no
+/// text), so that a restored service has learned what this one had; how
+/// many.
+async fn write_ledger(
+    store: &dyn Store,
+    out: &mut impl Write,
+    path: &Path,
+    schedule: &Schedule,
+) -> Result<u64, Error> {
+    let mut count = 0u64;
+    let mut after = None;
+    loop {
+        let batch = store.ledger_after(after, BATCH).await?;
+        let Some(last) = batch.last() else { break };
+        after = Some((last.email, last.comment));
+        for entry in &batch {
+            let record =
+                serde_json::to_value(LedgerRecord::from(entry)).map_err(|e| Error::Format {
+                    path: path.to_owned(),
+                    line: 0,
+                    problem: format!("a ledger entry cannot be encoded: {e}"),
+                })?;
+            line(
+                out,
+                path,
+                &serde_json::json!({ "type": "ledger", "record": record }),
+            )?;
+            count += 1;
+        }
+        ensure_room(&schedule.dir, schedule.reserve_bytes)?;
+        tokio::task::yield_now().await;
+    }
+    Ok(count)
+}
+
+/// A ledger entry as a backup line holds it (the domain's entry has no
+/// serde form of its own: only backups write it as text).
+#[derive(Debug, Serialize, Deserialize)]
+struct LedgerRecord {
+    comment: CommentId,
+    #[serde(with = "hex::serde")]
+    email: [u8; 32],
+    label: Label,
+    keys: Vec<u32>,
+    trained: bool,
+    decided_at: i64,
+    probability: Option<f32>,
+}
+
+impl From<&LedgerEntry> for LedgerRecord {
+    fn from(entry: &LedgerEntry) -> LedgerRecord {
+        LedgerRecord {
+            comment: entry.comment,
+            email: entry.email.0,
+            label: entry.label,
+            keys: entry.keys.clone(),
+            trained: entry.trained,
+            decided_at: entry.decided_at,
+            probability: entry.probability,
+        }
+    }
+}
+
+impl From<LedgerRecord> for LedgerEntry {
+    fn from(record: LedgerRecord) -> LedgerEntry {
+        LedgerEntry {
+            comment: record.comment,
+            email: EmailKey(record.email),
+            label: record.label,
+            keys: record.keys,
+            trained: record.trained,
+            decided_at: record.decided_at,
+            probability: record.probability,
+        }
+    }
 }
 
 fn line(out: &mut impl Write, path: &Path, value: &Value) -> Result<(), Error> {
@@ -296,6 +416,10 @@ pub struct Snapshot {
     pub header: Header,
     /// Its comments, as stored.
     pub comments: Vec<Comment>,
+    /// Its readers' mail records, as stored.
+    pub subscribers: Vec<Subscriber>,
+    /// The learning filter's ledger.
+    pub ledger: Vec<LedgerEntry>,
     /// Records of types this version does not know, by type.
     pub unknown: std::collections::BTreeMap<String, u64>,
 }
@@ -314,6 +438,8 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot, Error> {
     };
     let mut header: Option<Header> = None;
     let mut comments = Vec::new();
+    let mut subscribers = Vec::new();
+    let mut ledger = Vec::new();
     let mut unknown = std::collections::BTreeMap::new();
     let mut ended = None;
     for (index, text) in reader.lines().enumerate() {
@@ -339,17 +465,35 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot, Error> {
                 serde_json::from_value(value["record"].clone())
                     .map_err(|e| format(number, format!("bad comment: {e}")))?,
             ),
-            ("end", Some(_)) => ended = Some(value["records"]["comment"].as_u64()),
+            ("subscriber", Some(_)) => subscribers.push(
+                serde_json::from_value(value["record"].clone())
+                    .map_err(|e| format(number, format!("bad subscriber record: {e}")))?,
+            ),
+            ("ledger", Some(_)) => ledger.push(LedgerEntry::from(
+                serde_json::from_value::<LedgerRecord>(value["record"].clone())
+                    .map_err(|e| format(number, format!("bad ledger entry: {e}")))?,
+            )),
+            ("end", Some(_)) => ended = Some(value["records"].clone()),
             (_, Some(_)) => *unknown.entry(kind).or_insert(0) += 1,
         }
     }
     let header = header.ok_or_else(|| format(0, "empty file".into()))?;
     match ended {
-        Some(Some(n)) if n == comments.len() as u64 => Ok(Snapshot {
-            header,
-            comments,
-            unknown,
-        }),
+        // A snapshot of an older moderato counts its comments only.
+        Some(counts)
+            if counts["comment"].as_u64() == Some(comments.len() as u64)
+                && [("subscriber", subscribers.len()), ("ledger", ledger.len())]
+                    .iter()
+                    .all(|(kind, n)| counts[kind].as_u64().is_none_or(|c| c == *n as u64)) =>
+        {
+            Ok(Snapshot {
+                header,
+                comments,
+                subscribers,
+                ledger,
+                unknown,
+            })
+        }
         Some(_) => Err(format(0, "the end line does not match the records".into())),
         None => Err(format(
             0,

@@ -45,6 +45,9 @@ pub enum Error {
     /// to do.
     #[error("{0}")]
     Damaged(String),
+    /// Another process (a running service) holds the sled database open.
+    #[error("the database in {0} cannot be opened: {reason}", reason = crate::store::reopen::IN_USE)]
+    InUse(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -245,6 +248,9 @@ fn database_exists(db_path: &Path) -> bool {
 fn open_failed(db_path: &Path, error: StoreError) -> Error {
     let path = db_path.display();
     match error {
+        StoreError::Unavailable { reason } if reason == crate::store::reopen::IN_USE => {
+            Error::InUse(path.to_string())
+        }
         StoreError::Unavailable { reason } => {
             Error::Damaged(format!("the database in {path} cannot be opened: {reason}"))
         }
@@ -399,6 +405,7 @@ impl App {
                 schedule,
             ))
         });
+        let expirer = tokio::spawn(expire_unconfirmed_requests(state.clone()));
         let notifier = match self.parts.notifier.worker(
             &state.config,
             state.store().clone(),
@@ -425,6 +432,7 @@ impl App {
             // the next one does not count.
             backups.abort();
         }
+        expirer.abort();
         if let Some(pruner) = pruner {
             pruner.abort();
         }
@@ -479,6 +487,19 @@ async fn reload_rules_on_sighup(state: AppState) {
         // The outcome is logged by reload_rules.
         let reloaded = state.moderator.reload_rules();
         state.metrics.rules_reloaded(reloaded.is_ok());
+    }
+}
+
+/// Forgets readers' unconfirmed notification requests once they expired
+/// (issue 13), every hour.
+async fn expire_unconfirmed_requests(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        let subscriptions = state.moderator.subscriptions();
+        if let Err(e) = subscriptions.expire(crate::domain::now_millis()).await {
+            tracing::error!(error = %e, "cannot expire unconfirmed notification requests");
+        }
     }
 }
 

@@ -160,7 +160,9 @@ fn with_core(
             format!("cannot open the database (is the service still running?): {e}")
         })?;
         let out = f(&core.moderator).await;
-        core.close().await.map_err(|e| format!("final flush: {e}"))?;
+        core.close()
+            .await
+            .map_err(|e| format!("final flush: {e}"))?;
         out
     })
 }

@@ -228,7 +228,10 @@ fn check_command(config: &Config, repair: bool) -> ExitCode {
 /// Prints a check's report, then whatever `and_then` adds (the seal on
 /// sled); exit 0 only when both found nothing wrong, 2 when the database
 /// could not be read.
-fn print_report(report: Result<Report, String>, and_then: impl FnOnce(&Report) -> bool) -> ExitCode {
+fn print_report(
+    report: Result<Report, String>,
+    and_then: impl FnOnce(&Report) -> bool,
+) -> ExitCode {
     match report {
         Ok(report) => {
             let _ = writeln!(std::io::stdout().lock(), "{report}");

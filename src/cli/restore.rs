@@ -5,8 +5,10 @@
 //! (its check value is in the backup's header); the database must be empty
 //! or missing, unless `--force`, which moves it aside (`db.before-restore-
 //! <time>`), never deletes it. Comments are stored as they were (ids,
-//! statuses, times, sealed emails), their duplicate fingerprints recomputed,
-//! then everything is flushed, the key check and a clean seal written.
+//! statuses, times, sealed emails), their duplicate fingerprints recomputed;
+//! so are readers' mail records and the learning filter's ledger; then
+//! everything is flushed, the key check and a clean seal written. Mails
+//! that were waiting in the outbox are not in a backup.
 
 use std::path::Path;
 
@@ -15,6 +17,7 @@ use crate::config::Config;
 use crate::domain::moderation::fingerprint;
 use crate::domain::now_millis;
 use crate::domain::privacy::Privacy;
+use crate::domain::subscription::Subscriber;
 use crate::secrets;
 use crate::store::SledStore;
 
@@ -28,7 +31,10 @@ pub fn restore(config: &Config, file: &Path, force: bool) -> Result<String, Stri
         // Backups are of sled's data directory; a PostgreSQL database is
         // backed up and restored with the server's own tools.
         return Err(
-            "restore brings a backup back into a sled data directory, and database_url is              set: restore PostgreSQL with its own tools (pg_restore or psql from your pg_dump,              or the server's base backup), or bring a `moderato export` file in with              `moderato import FILE`"
+            "restore brings a backup back into a sled data directory, and database_url is \
+             set: restore PostgreSQL with its own tools (pg_restore or psql from your pg_dump, \
+             or the server's base backup), or bring a `moderato export` file in with \
+             `moderato import FILE`"
                 .to_owned(),
         );
     }
@@ -86,6 +92,23 @@ pub fn restore(config: &Config, file: &Path, force: bool) -> Result<String, Stri
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    for subscriber in &snapshot.subscribers {
+        // A backup holds no outbox: a digest or confirmation job the record
+        // waited for is not there, so the next reply schedules one anew.
+        let subscriber = Subscriber {
+            digest_scheduled: false,
+            confirmation_job: None,
+            ..subscriber.clone()
+        };
+        runtime
+            .block_on(store.put_subscriber(None, Some(&subscriber), &[]))
+            .map_err(|e| format!("a subscriber record: {e}"))?;
+    }
+    for entries in snapshot.ledger.chunks(1024) {
+        runtime
+            .block_on(store.put_ledger(entries))
+            .map_err(|e| format!("the learning ledger: {e}"))?;
+    }
     runtime
         .block_on(store.flush())
         .map_err(|e| format!("the restored data could not be flushed: {e}"))?;
@@ -99,7 +122,10 @@ pub fn restore(config: &Config, file: &Path, force: bool) -> Result<String, Stri
         .map(|(kind, n)| format!("{n} {kind}"))
         .collect();
     Ok(format!(
-        "restored {restored} comments from {} (taken at {}){}",
+        "restored {restored} comments, {} readers' mail records and {} learned decisions \
+         from {} (taken at {}){}",
+        snapshot.subscribers.len(),
+        snapshot.ledger.len(),
         file.display(),
         crate::domain::format_time(snapshot.header.started_at),
         if skipped.is_empty() {

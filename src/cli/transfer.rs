@@ -63,12 +63,13 @@ pub fn import_command(config: &Config, args: ImportArgs) -> ExitCode {
     };
     let progress = progress_line();
     let result = runtime.block_on(async {
-        let result = transfer::import_file(core.moderator.clone(), &args.file, options, &|handled| {
-            if let Some(bar) = &progress {
-                bar.set_position(handled);
-            }
-        })
-        .await;
+        let result =
+            transfer::import_file(core.moderator.clone(), &args.file, options, &|handled| {
+                if let Some(bar) = &progress {
+                    bar.set_position(handled);
+                }
+            })
+            .await;
         // What was stored is kept (and sealed) whether or not the file
         // was read to its end.
         close(core).await;
@@ -178,7 +179,7 @@ pub fn export_command(config: &Config, args: ExportArgs) -> ExitCode {
 fn open(config: &Config) -> Result<startup::Offline, ExitCode> {
     match startup::offline_moderator(config) {
         Ok(core) => Ok(core),
-        Err(startup::Error::Store(e)) => {
+        Err(e @ (startup::Error::Store(_) | startup::Error::InUse(_))) => {
             tracing::error!(
                 path = %config.db_path().display(),
                 "cannot open the database: {e}. If the service is running it holds the database: \

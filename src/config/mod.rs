@@ -20,9 +20,11 @@ use crate::domain::outbox::Notices;
 
 mod load;
 mod notifications;
+mod reader;
 
 pub use crate::domain::moderation::ModerationMode;
 pub use notifications::{parse_mailbox, parse_recipients};
+pub use reader::{MAX_EDIT_WINDOW, parse_duration};
 
 /// `90s`, `30m`, `24h`, `7d` as a duration (at least one second).
 pub fn parse_period(text: &str) -> Option<Duration> {
@@ -152,6 +154,14 @@ pub struct Config {
     pub backup_every: String,
     /// Backups kept; older ones are removed.
     pub backup_keep: u64,
+    /// How long a writer may edit or delete their comment (`15m`, `90s`,
+    /// `0` turns it off).
+    pub edit_window: String,
+    /// Minutes a reply waits so that the replies of those minutes go to a
+    /// subscriber in one mail.
+    pub reader_digest_minutes: u64,
+    /// Reply notifications one reader's address gets in a day at most.
+    pub reader_mails_per_day: u32,
 }
 
 impl Default for Config {
@@ -197,6 +207,9 @@ impl Default for Config {
             backup_dir: PathBuf::new(),
             backup_every: String::new(),
             backup_keep: 7,
+            edit_window: "15m".into(),
+            reader_digest_minutes: 5,
+            reader_mails_per_day: 20,
         }
     }
 }
@@ -243,6 +256,7 @@ impl fmt::Debug for Config {
                 &(!self.webhook_secret.is_empty()).then_some("[redacted]"),
             )
             .field("webhook_include_email", &self.webhook_include_email)
+            .field("edit_window", &self.edit_window)
             .finish_non_exhaustive()
     }
 }
@@ -374,7 +388,9 @@ impl Config {
             );
         }
         self.validate_database()?;
-        notifications::validate(self).map_err(|(key, problem)| Error::Invalid { key, problem })
+        notifications::validate(self)
+            .and_then(|()| reader::validate(self))
+            .map_err(|(key, problem)| Error::Invalid { key, problem })
     }
 
     /// With `database_url` the replicas share no data directory: the
@@ -436,6 +452,8 @@ impl Config {
                 .expect("\"Author\" is a valid name"),
             rules_dir: self.rules_dir.clone(),
             link_ttl: self.link_ttl(),
+            edit_window: self.edit_window(),
+            readers: self.reader_mail(),
             notices: Notices {
                 mail: !self.smtp_host.is_empty(),
                 webhook: !self.webhook_url.is_empty(),

@@ -264,10 +264,46 @@ pub struct Comment {
     /// Every status change, oldest first: the audit trail.
     #[serde(default)]
     pub decisions: Vec<StatusChange>,
+    /// What lets the writer edit or delete the comment for a while; `None`
+    /// for the author's replies, imports, and once the comment is deleted.
+    #[serde(default)]
+    pub edit: Option<EditGrant>,
+    /// The writer deleted it while it had replies: it stays, emptied, as
+    /// the "deleted" placeholder they hang under.
+    #[serde(default)]
+    pub deleted: bool,
+    /// What the writer asked to be told by email.
+    #[serde(default)]
+    pub notify: Notify,
     /// Where an imported comment comes from (its source and its id there);
     /// `None` for comments written here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
+}
+
+/// The writer's right to change their comment: the keyed hash of the edit
+/// token handed out once in the 201 answer (the token itself is never
+/// stored), and until when it works.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditGrant {
+    /// HMAC of the token under the edit-token key.
+    #[serde(with = "hex::serde")]
+    pub token_hash: [u8; 32],
+    /// Milliseconds since the Unix epoch.
+    pub until: i64,
+}
+
+/// The boxes the writer ticked: mail them when a reply to this comment
+/// goes public, or when this comment is approved. Both need a confirmed
+/// address before anything is sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notify {
+    /// "Notify me of follow-up replies by email".
+    #[serde(default)]
+    pub replies: bool,
+    /// "Tell me when my comment is approved".
+    #[serde(default)]
+    pub approved: bool,
 }
 
 /// The outcome of scoring.
@@ -350,6 +386,12 @@ pub enum Via {
     Reply,
     /// A signed link in a notification email.
     EmailLink,
+    /// The writer edited it within the edit window (`PUT
+    /// /api/comments/{id}`); recorded even when the status stays.
+    Edit,
+    /// The writer deleted it while it had replies (`DELETE
+    /// /api/comments/{id}`): it became the "deleted" placeholder.
+    WriterDelete,
     /// A route name this version does not know (written by a newer one):
     /// kept readable rather than making the whole comment undecodable.
     #[serde(other)]
@@ -366,6 +408,20 @@ impl Comment {
     /// author's replies).
     pub fn has_email(&self) -> bool {
         !self.email_sealed.is_empty()
+    }
+
+    /// Records a change the writer made (an edit, a deletion) that moves
+    /// the comment to `to`: appended to the audit trail even when the status
+    /// stays, since the text changed.
+    pub fn record_writer_change(&mut self, to: Status, at: i64, via: Via) {
+        self.decisions.push(StatusChange {
+            from: self.status,
+            to,
+            at,
+            via,
+        });
+        self.status = to;
+        self.updated_at = at;
     }
 
     /// Moves to `to` at `at` and appends the change to the audit trail; a

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::comment::{CommentId, PageId};
+use super::comment::{CommentId, Notify, PageId};
 
 /// Longest author name, in characters, after trimming.
 pub const MAX_AUTHOR_CHARS: usize = 100;
@@ -33,6 +33,8 @@ pub enum FieldValue {
     Text(String),
     /// JSON `null`: treated as absent.
     Null,
+    /// A JSON boolean (a box the embed sends as `true` / `false`).
+    Flag(bool),
     /// A JSON number, boolean, array or object where text was expected.
     NotText,
 }
@@ -59,6 +61,8 @@ pub struct NewComment {
     pub text: CommentText,
     /// The comment this one replies to.
     pub parent: Option<CommentId>,
+    /// The mail boxes ticked: `notify_replies`, `notify_approved`.
+    pub notify: Notify,
 }
 
 impl NewComment {
@@ -82,6 +86,10 @@ impl NewComment {
             .flatten();
         let text = text_field(fields, "comment", &mut errors)
             .and_then(|raw| check(&mut errors, "comment", CommentText::parse(raw)));
+        let notify = Notify {
+            replies: flag(fields, "notify_replies", &mut errors),
+            approved: flag(fields, "notify_approved", &mut errors),
+        };
         let parent = text_field(fields, "parent", &mut errors)
             .and_then(|raw| check(&mut errors, "parent", parse_parent(raw)))
             .flatten();
@@ -94,6 +102,7 @@ impl NewComment {
                     url,
                     text,
                     parent,
+                    notify,
                 })
             }
             _ => {
@@ -106,6 +115,46 @@ impl NewComment {
                     if !matches!(fields.get(name), Some(FieldValue::Text(_))) {
                         errors.entry(name).or_insert_with(|| label.to_owned());
                     }
+                }
+                Err(errors)
+            }
+        }
+    }
+}
+
+/// A writer's edit of their comment: a new text, and optionally a new name
+/// and website. Fields not sent stay as they were; an empty `url` removes
+/// the website.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommentEdit {
+    /// The new text.
+    pub text: CommentText,
+    /// A new display name, when sent.
+    pub author: Option<AuthorName>,
+    /// A new website (`Some(None)`: removed), when sent.
+    pub url: Option<Option<Website>>,
+}
+
+impl CommentEdit {
+    /// Validates every field at once, by the same rules as a new comment.
+    ///
+    /// # Errors
+    /// Every invalid field with its message.
+    pub fn parse(fields: &Fields) -> Result<CommentEdit, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let text = text_field(fields, "comment", &mut errors)
+            .and_then(|raw| check(&mut errors, "comment", CommentText::parse(raw)));
+        let author = text_field(fields, "author", &mut errors)
+            .and_then(|raw| check(&mut errors, "author", AuthorName::parse(raw)));
+        let url = text_field(fields, "url", &mut errors)
+            .and_then(|raw| check(&mut errors, "url", Website::parse(raw)));
+        match text {
+            Some(text) if errors.is_empty() => Ok(CommentEdit { text, author, url }),
+            _ => {
+                if !matches!(fields.get("comment"), Some(FieldValue::Text(_))) {
+                    errors
+                        .entry("comment")
+                        .or_insert_with(|| "Please type a comment.".to_owned());
                 }
                 Err(errors)
             }
@@ -126,7 +175,33 @@ fn text_field<'a>(
             errors.insert(name, "This field must be text.".into());
             None
         }
+        Some(FieldValue::Flag(_)) => {
+            errors.insert(name, "This field must be text.".into());
+            None
+        }
         Some(FieldValue::Null) | None => None,
+    }
+}
+
+/// A box: ticked as `1`, `on`, `true`, `yes` or JSON `true` (what browsers
+/// and the embed send); absent, empty, `0`, `off`, `false`, `no` or JSON
+/// `false` is unticked.
+fn flag(fields: &Fields, name: &'static str, errors: &mut FieldErrors) -> bool {
+    match fields.get(name) {
+        Some(FieldValue::Flag(on)) => *on,
+        Some(FieldValue::Text(text)) => match text.trim().to_ascii_lowercase().as_str() {
+            "1" | "on" | "true" | "yes" => true,
+            "" | "0" | "off" | "false" | "no" => false,
+            _ => {
+                errors.insert(name, "This box is either ticked or not.".into());
+                false
+            }
+        },
+        Some(FieldValue::NotText) => {
+            errors.insert(name, "This box is either ticked or not.".into());
+            false
+        }
+        Some(FieldValue::Null) | None => false,
     }
 }
 
@@ -385,6 +460,54 @@ mod tests {
             ("email", "ann@example.org"),
             ("comment", "Thank you.\r\nIt helped."),
         ])
+    }
+
+    #[test]
+    fn the_mail_boxes_read_as_browsers_and_the_embed_send_them() {
+        for (value, expected) in [
+            ("1", Some(true)),
+            ("on", Some(true)),
+            ("", Some(false)),
+            ("0", Some(false)),
+            ("maybe", None),
+        ] {
+            let mut input = valid();
+            input.insert("notify_replies".into(), FieldValue::Text(value.into()));
+            let parsed = NewComment::parse(&input);
+            assert_eq!(
+                parsed.as_ref().ok().map(|c| c.notify.replies),
+                expected,
+                "{value:?}"
+            );
+            if expected.is_none() {
+                assert!(parsed.expect_err("refused").contains_key("notify_replies"));
+            }
+        }
+        let mut input = valid();
+        input.insert("notify_approved".into(), FieldValue::Flag(true));
+        let notify = NewComment::parse(&input).expect("valid").notify;
+        assert_eq!(
+            (notify.replies, notify.approved),
+            (false, true),
+            "unticked unless sent"
+        );
+    }
+
+    #[test]
+    fn an_edit_needs_a_text_and_checks_what_else_it_sends() {
+        let edit = CommentEdit::parse(&fields(&[("comment", " New words ")])).expect("valid");
+        assert_eq!(edit.text.as_str(), "New words");
+        assert_eq!((edit.author, edit.url), (None, None), "unsent fields stay");
+        let edit = CommentEdit::parse(&fields(&[("comment", "x"), ("url", ""), ("author", "Bo")]))
+            .expect("valid");
+        assert_eq!(edit.url, Some(None), "an empty url removes the website");
+        assert_eq!(edit.author.as_ref().map(AuthorName::as_str), Some("Bo"));
+        let errors = CommentEdit::parse(&fields(&[("author", ""), ("url", "javascript:x")]))
+            .expect_err("invalid");
+        assert_eq!(
+            errors.keys().copied().collect::<Vec<_>>(),
+            ["author", "comment", "url"]
+        );
     }
 
     #[test]

@@ -27,16 +27,20 @@ pub mod privacy;
 pub mod public;
 pub mod rules;
 pub mod sanitize;
+pub mod subscription;
+pub mod thread;
 
 #[cfg(test)]
 mod properties;
 
 pub use comment::{
-    Comment, CommentId, Decision, MAX_PAGE_CHARS, PageId, Status, StatusChange, Via, now_millis,
+    Comment, CommentId, Decision, EditGrant, MAX_PAGE_CHARS, Notify, PageId, Status, StatusChange,
+    Via, now_millis,
 };
 pub use input::{
-    AuthorName, CommentText, EmailAddress, FieldErrors, FieldValue, Fields, MAX_AUTHOR_CHARS,
-    MAX_COMMENT_CHARS, MAX_EMAIL_LEN, MAX_IMPORTED_COMMENT_CHARS, MAX_URL_LEN, NewComment, Website,
+    AuthorName, CommentEdit, CommentText, EmailAddress, FieldErrors, FieldValue, Fields,
+    MAX_AUTHOR_CHARS, MAX_COMMENT_CHARS, MAX_EMAIL_LEN, MAX_IMPORTED_COMMENT_CHARS, MAX_URL_LEN,
+    NewComment, Website,
 };
 pub use origin::{Origin, Source, WpPost};
 pub use public::{PublicComment, format_time};

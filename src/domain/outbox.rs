@@ -36,6 +36,31 @@ pub enum Job {
         /// Its status when the job was written: the event (`comment.pending`).
         status: Status,
     },
+    // ---- Readers' mail (issue 13; see domain::subscription) ----
+    /// A reader ticked a box on this comment: remember the address and send
+    /// the one confirmation mail it may need.
+    OptIn {
+        /// The comment that asked.
+        comment: CommentId,
+    },
+    /// A reply became public: queue it for the confirmed subscribers of the
+    /// comments above it.
+    ReplyPublished {
+        /// The reply.
+        reply: CommentId,
+    },
+    /// Mail one subscriber the replies queued for them (one mail per
+    /// thread), a few minutes after the first one.
+    ReplyDigest {
+        /// The subscriber's keyed email hash.
+        #[serde(with = "hex::serde")]
+        subscriber: [u8; 32],
+    },
+    /// Tell a writer who asked that their held comment was approved.
+    ApprovalNotice {
+        /// The comment.
+        comment: CommentId,
+    },
     /// A job this version does not know (written by a newer one): kept
     /// readable, completed without sending.
     #[serde(other)]

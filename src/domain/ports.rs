@@ -13,6 +13,7 @@ use super::comment::{Comment, CommentId, History, Status, Via};
 use super::learn::ledger::Entry as LedgerEntry;
 use super::outbox::{JobId, QueuedJob, Scheduled};
 use super::privacy::EmailKey;
+use super::subscription::Subscriber;
 
 /// Why a store operation failed. The first four are answers the core acts
 /// on; the others are faults of the store itself.
@@ -30,6 +31,10 @@ pub enum StoreError {
     /// The comment replied to is rejected or spam.
     #[error("the parent comment is {0}")]
     ParentClosed(Status),
+    /// The comment changed (or went) since the caller read it: read it
+    /// again and decide again.
+    #[error("the comment changed meanwhile")]
+    Conflict,
     /// A stored record could not be decoded.
     #[error("stored record {id} cannot be decoded: {message}")]
     Corrupt {
@@ -101,6 +106,26 @@ pub struct Transition {
     pub comment: Comment,
     /// Its status before.
     pub from: Status,
+}
+
+/// What a writer's change does to their comment (see [`Store::rewrite`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Rewrite<'a> {
+    /// The edited comment, same id and page, with the fingerprints of its
+    /// new text.
+    Edit {
+        /// The comment as it is to be stored.
+        after: &'a Comment,
+        /// Fingerprints of the new text.
+        prints: &'a Fingerprints,
+    },
+    /// The emptied "deleted" placeholder that its replies hang under.
+    Placeholder(&'a Comment),
+    /// The same comment with other reader boxes ([`crate::domain::Notify`]):
+    /// text, fingerprints and indexes stay.
+    Update(&'a Comment),
+    /// Gone, with its index entries.
+    Remove,
 }
 
 /// A decision as stored: the status change, and the ledger entry the
@@ -255,6 +280,74 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// # Errors
     /// A fault.
     async fn link_used(&self, mac: &[u8; 32]) -> Result<bool, StoreError>;
+
+    // ---- The writer's edits and deletions (issue 13) ----
+
+    /// Replaces or removes a comment its writer changed, in one
+    /// transaction, if it is still exactly `before` (otherwise
+    /// [`StoreError::Conflict`], and nothing changes: the caller reads it
+    /// again). The index entries follow the new status and identity;
+    /// `old_print` (the commenter + page + text fingerprint of `before`) is
+    /// dropped when it points to this comment; an edit stores the new
+    /// fingerprints, refusing the new text with [`StoreError::Duplicate`]
+    /// when the same commenter has it on this page in another comment.
+    /// `jobs` join the outbox in the same transaction. Durable before it
+    /// returns.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`], [`StoreError::Duplicate`], or a fault.
+    async fn rewrite(
+        &self,
+        before: &Comment,
+        old_print: [u8; 32],
+        change: Rewrite<'_>,
+        jobs: &[Scheduled],
+    ) -> Result<(), StoreError>;
+
+    /// Every comment of one commenter (by keyed email hash), oldest first.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn comments_of(&self, email: EmailKey) -> Result<Vec<Comment>, StoreError>;
+
+    // ---- Readers' subscriptions (issue 13; domain::subscription) ----
+
+    /// A reader's record, by keyed email hash.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn subscriber(&self, email: EmailKey) -> Result<Option<Subscriber>, StoreError>;
+
+    /// Replaces a reader's record `before` (`None`: there is none) by
+    /// `after` (`None`: forget it), in one transaction with `jobs`, only if
+    /// the stored record is still `before` (otherwise
+    /// [`StoreError::Conflict`] and nothing changes). `after` keeps
+    /// `before`'s key. Durable before it returns.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`], or a fault.
+    async fn put_subscriber(
+        &self,
+        before: Option<&Subscriber>,
+        after: Option<&Subscriber>,
+        jobs: &[Scheduled],
+    ) -> Result<(), StoreError>;
+
+    /// Readers' records ordered by key, `limit` at a time after `after`.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn subscribers_after(
+        &self,
+        after: Option<EmailKey>,
+        limit: usize,
+    ) -> Result<Vec<Subscriber>, StoreError>;
+
+    /// Whether any comment (any status) of `page` replies to `id`.
+    ///
+    /// # Errors
+    /// A fault.
+    async fn has_replies(&self, page: &str, id: CommentId) -> Result<bool, StoreError>;
 
     /// Waits until every write so far is durable.
     ///

@@ -25,6 +25,8 @@ pub struct PublicComment {
     pub avatar: String,
     /// Written by the blog's author (the embed shows a badge).
     pub by_author: bool,
+    /// Deleted by its writer; kept, empty, because replies hang under it.
+    pub deleted: bool,
 }
 
 impl From<&Comment> for PublicComment {
@@ -38,6 +40,7 @@ impl From<&Comment> for PublicComment {
             created_at: format_time(c.created_at),
             avatar: c.avatar.clone(),
             by_author: c.by_author,
+            deleted: c.deleted,
         }
     }
 }

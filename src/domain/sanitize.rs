@@ -4,7 +4,8 @@
 //!
 //! The ammonia builder is built once at start-up and shared; cleaning is
 //! pure. Author names and websites never pass through here: they are text,
-//! and the embed inserts them as text.
+//! and the embed inserts them as text. [`escape`] is the one escaper of
+//! text for HTML and XML (pages, feeds, mails).
 
 use std::collections::{HashMap, HashSet};
 
@@ -129,12 +130,41 @@ fn paragraphs(text: &str) -> String {
     html
 }
 
+/// Escapes text for HTML or XML element content and quoted attributes.
+/// Characters XML 1.0 does not allow (control characters but tab and line
+/// ends, U+FFFE, U+FFFF) are dropped, so a feed stays well-formed.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() || c == '\u{fffe}' || c == '\u{ffff}' => {}
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn clean(text: &str) -> String {
         Sanitizer::new().clean(text)
+    }
+
+    #[test]
+    fn escape_covers_markup_quotes_and_what_xml_forbids() {
+        assert_eq!(
+            escape(r#"<a href="x" onclick='y'>&</a>"#),
+            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
+        );
+        assert_eq!(escape("a\u{1}b\u{ffff}\tc\n"), "ab\tc\n");
     }
 
     #[test]

@@ -27,23 +27,31 @@ pub const MAX_BYTES: usize = 16 * 1024 * 1024;
 /// Larger pages are served but not kept.
 pub const MAX_ENTRY_BYTES: usize = MAX_BYTES / 8;
 
-/// A JSON body with its strong ETag; cloning is cheap.
+/// A body (JSON unless said otherwise) with its strong ETag; cloning is
+/// cheap.
 #[derive(Debug, Clone)]
 pub struct Cached {
     body: Bytes,
     etag: ETag,
+    content_type: &'static str,
 }
 
 impl Cached {
-    /// Computes the ETag (a digest of the body).
+    /// A JSON body; computes the ETag (a digest of the body).
     pub fn new(body: Vec<u8>) -> Cached {
+        Cached::typed(body, "application/json")
+    }
+
+    /// A body of another media type (a feed).
+    pub fn typed(body: Vec<u8>, content_type: &'static str) -> Cached {
         Cached {
             etag: ETag::of(&body),
             body: Bytes::from(body),
+            content_type,
         }
     }
 
-    /// The body as JSON with its `ETag`, or a bare 304 when
+    /// The body with its type and `ETag`, or a bare 304 when
     /// `if_none_match` lists it. `no-cache`: browsers revalidate every
     /// time, so an approved comment shows on the next load.
     pub fn respond(&self, if_none_match: Option<&str>) -> Response {
@@ -53,7 +61,7 @@ impl Cached {
             let mut response = Response::new(self.body.clone().into());
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
+                HeaderValue::from_static(self.content_type),
             );
             response
         };

@@ -53,6 +53,9 @@ pub enum ApiError {
     /// A body type the route does not take (415).
     #[error("send application/json or application/x-www-form-urlencoded")]
     UnsupportedMediaType,
+    /// The edit token is wrong or expired (403).
+    #[error("this edit token is not valid or has expired")]
+    Forbidden,
     /// The origin may not use this API (403).
     #[error("this origin may not use the API")]
     ForbiddenOrigin,
@@ -118,6 +121,7 @@ impl From<moderation::Error> for ApiError {
                     retry_after: STORE_RETRY_AFTER,
                 }
             }
+            moderation::Error::Forbidden => ApiError::Forbidden,
             fault @ (moderation::Error::Store(_) | moderation::Error::Privacy(_)) => {
                 ApiError::internal(fault)
             }
@@ -163,6 +167,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::ForbiddenOrigin => (StatusCode::FORBIDDEN, "forbidden_origin"),
             ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),

@@ -45,7 +45,7 @@ use crate::domain::ports::StoreStats;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteLabel(pub &'static str);
 
-const METHODS: [&str; 5] = ["GET", "POST", "DELETE", "OPTIONS", "other"];
+const METHODS: [&str; 6] = ["GET", "POST", "PUT", "DELETE", "OPTIONS", "other"];
 
 /// Upper bounds of the latency buckets, in microseconds.
 const BUCKETS_US: [u64; 15] = [

@@ -8,7 +8,8 @@
 //! - the shared filters: [`with_state`], [`json_body`], [`client_ip`],
 //!   [`post_limited`] / [`read_limited`];
 //! - [`server`], our accept loop with timeouts; [`error`], `ApiError`;
-//!   [`auth`], the guard of every admin surface; [`asset`], compiled-in
+//!   [`auth`], the guard of every admin surface; [`html`], server-made
+//!   pages; [`asset`], compiled-in
 //!   files with ETags; [`views`], comments as JSON; [`cache`], the page cache;
 //!   [`limits`] and [`client_addr`], rate limits per client address.
 
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod cache;
 pub mod client_addr;
 pub mod error;
+pub mod html;
 pub mod limits;
 pub mod metrics;
 pub mod openapi;
@@ -145,9 +147,11 @@ fn log_request(
     tracing::info!(
         method = %method,
         route,
-        // A decision link's token is a credential: keep it out of the log.
+        // Decision and reader links carry credentials: keep them out of the log.
         path = if path.starts_with("/admin/decide/") {
             "/admin/decide/[token]"
+        } else if path.starts_with(api::reader_pages::PREFIX) {
+            "/notifications/[token]"
         } else {
             path
         },

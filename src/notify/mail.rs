@@ -22,13 +22,13 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Builds and sends notification emails.
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
+    pub(super) transport: AsyncSmtpTransport<Tokio1Executor>,
+    pub(super) from: Mailbox,
     to: Vec<Mailbox>,
-    base_url: String,
-    blog_origin: Option<String>,
+    pub(super) base_url: String,
+    pub(super) blog_origin: Option<String>,
     /// Host part of Message-IDs (the public host).
-    host: String,
+    pub(super) host: String,
     signer: LinkSigner,
     privacy: Arc<Privacy>,
 }
@@ -201,7 +201,7 @@ impl Mailer {
 
 /// Text for a header or a one-line field: control characters become
 /// spaces, and it is cut to `max` characters.
-fn one_line(text: &str, max: usize) -> String {
+pub(super) fn one_line(text: &str, max: usize) -> String {
     let line: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

@@ -12,6 +12,8 @@
 //! own.
 
 pub mod mail;
+pub mod reader_mail;
+mod readers;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use crate::domain::now_millis;
 use crate::domain::outbox::{Job, QueuedJob};
 use crate::domain::ports::{Notifications, Store, StoreError};
 use crate::domain::privacy::{LinkSigner, Privacy};
+use crate::domain::subscription::Subscriptions;
 
 /// Why the notification worker could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +117,9 @@ impl Notifier {
         } else {
             Some(mail::Mailer::new(config, &privacy, links)?)
         };
+        let readers = mail
+            .as_ref()
+            .map(|_| Subscriptions::new(store.clone(), privacy.clone(), config.reader_mail()));
         let webhook = if config.webhook_url.is_empty() {
             None
         } else {
@@ -122,6 +128,7 @@ impl Notifier {
         Ok(Some(Worker {
             store,
             mail,
+            readers,
             webhook,
             wake: self.wake.clone(),
             retry: Retry::default(),
@@ -171,6 +178,8 @@ pub struct Delivery {
 pub struct Worker {
     store: Arc<dyn Store>,
     mail: Option<mail::Mailer>,
+    /// Readers' mail: only with mail set up.
+    readers: Option<Subscriptions>,
     webhook: Option<webhook::Webhook>,
     wake: Arc<Notify>,
     /// The retry policy (tests shorten it).
@@ -207,7 +216,7 @@ impl Worker {
                 return Ok(done);
             }
             for queued in jobs {
-                let outcome = self.attempt(&queued).await;
+                let outcome = self.attempt(&queued, now).await;
                 self.settle(&queued, &outcome, now).await?;
                 done.push(Delivery {
                     job: queued.job,
@@ -218,12 +227,16 @@ impl Worker {
     }
 
     /// One attempt at one job.
-    async fn attempt(&self, queued: &QueuedJob) -> Outcome {
+    async fn attempt(&self, queued: &QueuedJob, now: i64) -> Outcome {
         let attempts = queued.attempts + 1;
         let (id, status) = match &queued.job {
             Job::AuthorMail { comment, status } | Job::Webhook { comment, status } => {
                 (*comment, *status)
             }
+            Job::OptIn { .. }
+            | Job::ReplyPublished { .. }
+            | Job::ReplyDigest { .. }
+            | Job::ApprovalNotice { .. } => return self.reader_job(queued, attempts, now).await,
             Job::Unknown => return Outcome::Skipped,
         };
         let comment = match self.store.get(id).await {
@@ -244,19 +257,26 @@ impl Worker {
             (Job::Webhook { .. }, _, Some(hook)) => hook.send(&comment, status).await,
             _ => return Outcome::Skipped,
         };
+        self.outcome(attempts, sent)
+    }
+
+    /// What a send's result makes of the job.
+    fn outcome(&self, attempts: u32, sent: Result<(), Failure>) -> Outcome {
         match sent {
             Ok(()) => Outcome::Sent { attempts },
-            Err(failure) if failure.transient && attempts < self.retry.attempts.max(1) => {
-                Outcome::Retrying {
-                    attempts,
-                    error: failure.message,
-                }
-            }
+            Err(failure) if self.will_retry(&failure, attempts) => Outcome::Retrying {
+                attempts,
+                error: failure.message,
+            },
             Err(failure) => Outcome::Failed {
                 attempts,
                 error: failure.message,
             },
         }
+    }
+
+    fn will_retry(&self, failure: &Failure, attempts: u32) -> bool {
+        failure.transient && attempts < self.retry.attempts.max(1)
     }
 
     /// Completes or reschedules a job after an attempt, and logs it.
@@ -269,6 +289,10 @@ impl Worker {
         let channel = match queued.job {
             Job::AuthorMail { .. } => "email",
             Job::Webhook { .. } => "webhook",
+            Job::OptIn { .. }
+            | Job::ReplyPublished { .. }
+            | Job::ReplyDigest { .. }
+            | Job::ApprovalNotice { .. } => "reader-mail",
             Job::Unknown => "unknown",
         };
         match outcome {

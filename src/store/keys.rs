@@ -26,6 +26,10 @@ pub const USED_LINKS: &str = "used_links";
 /// job id (16 bytes, a ULID) -> JSON job record (due time, attempts,
 /// lease): the notification outbox, see [`super::outbox`].
 pub const OUTBOX: &str = "outbox";
+/// keyed email hash (32 bytes) -> JSON [`crate::domain::subscription::Subscriber`]:
+/// a reader's confirmation state and queued replies (the address only
+/// sealed).
+pub const SUBSCRIBERS: &str = "subscribers";
 
 /// Key in sled's default tree: when a reopened handle last proved it can
 /// write (ms, big-endian). Holds no data.

@@ -21,7 +21,9 @@ pub mod postgres;
 mod read;
 pub mod reopen;
 mod reply;
+mod rewrite;
 pub mod seal;
+mod subscribers;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -77,6 +79,8 @@ pub struct SledStore {
     used_links: sled::Tree,
     /// Jobs of the notification outbox (see [`outbox`]).
     outbox: sled::Tree,
+    /// Readers' records (see [`subscribers`]).
+    subscribers: sled::Tree,
     /// Jobs in the outbox, counted at open, then kept up to date.
     jobs: Arc<AtomicU64>,
     /// The learning filter's ledger (see [`learning`]).
@@ -137,6 +141,7 @@ impl SledStore {
             text_seen: db.open_tree(keys::TEXT_SEEN)?,
             used_links: db.open_tree(keys::USED_LINKS)?,
             outbox: db.open_tree(keys::OUTBOX)?,
+            subscribers: db.open_tree(keys::SUBSCRIBERS)?,
             ledger: db.open_tree(keys::LEDGER)?,
             jobs: Arc::default(),
             commit: commit::GroupCommit::new(db.clone()),

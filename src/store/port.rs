@@ -13,11 +13,11 @@ use crate::domain::comment::History;
 use crate::domain::learn::ledger::Entry as LedgerEntry;
 use crate::domain::outbox::{JobId, QueuedJob, Scheduled};
 use crate::domain::ports::{
-    Decided, Fingerprinter, Fingerprints, ListQuery, Listing, Store, StoreError, StoreHealth,
-    StoreStats,
-    Transition,
+    Decided, Fingerprinter, Fingerprints, ListQuery, Listing, Rewrite, Store, StoreError,
+    StoreHealth, StoreStats, Transition,
 };
 use crate::domain::privacy::EmailKey;
+use crate::domain::subscription::Subscriber;
 use crate::domain::{Comment, CommentId, Status, Via};
 
 #[async_trait]
@@ -95,6 +95,47 @@ impl Store for ReopeningStore {
 
     async fn link_used(&self, mac: &[u8; 32]) -> Result<bool, StoreError> {
         SledStore::link_used(&*self.readable()?, mac)
+    }
+
+    async fn rewrite(
+        &self,
+        before: &Comment,
+        old_print: [u8; 32],
+        change: Rewrite<'_>,
+        jobs: &[Scheduled],
+    ) -> Result<(), StoreError> {
+        let store = self.writable()?;
+        self.observe(SledStore::rewrite(&store, before, old_print, change, jobs).await)
+    }
+
+    async fn comments_of(&self, email: EmailKey) -> Result<Vec<Comment>, StoreError> {
+        SledStore::comments_of(&*self.readable()?, email)
+    }
+
+    async fn subscriber(&self, email: EmailKey) -> Result<Option<Subscriber>, StoreError> {
+        SledStore::subscriber(&*self.readable()?, email)
+    }
+
+    async fn put_subscriber(
+        &self,
+        before: Option<&Subscriber>,
+        after: Option<&Subscriber>,
+        jobs: &[Scheduled],
+    ) -> Result<(), StoreError> {
+        let store = self.writable()?;
+        self.observe(SledStore::put_subscriber(&store, before, after, jobs).await)
+    }
+
+    async fn subscribers_after(
+        &self,
+        after: Option<EmailKey>,
+        limit: usize,
+    ) -> Result<Vec<Subscriber>, StoreError> {
+        SledStore::subscribers_after(&*self.readable()?, after, limit)
+    }
+
+    async fn has_replies(&self, page: &str, id: CommentId) -> Result<bool, StoreError> {
+        SledStore::has_replies(&*self.readable()?, page, id)
     }
 
     async fn flush(&self) -> Result<(), StoreError> {

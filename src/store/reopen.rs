@@ -95,13 +95,18 @@ pub fn io_reason(error: &std::io::Error) -> String {
         _ if has("code: 28") => "no space left on device",
         _ if has("code: 30") => "read-only file system",
         _ if has("code: 122") => "disk quota exceeded",
-        _ if has("could not acquire lock") => {
-            "the database is in use by another process (is moderato already running?)"
-        }
+        _ if has("could not acquire lock") => IN_USE,
         _ => "input/output error",
     };
     reason.to_owned()
 }
+
+/// The reason while less than the disk reserve is free.
+const LOW_SPACE: &str = "no space left on device (less than the reserve is free)";
+
+/// The reason of a database that another process holds open (sled's file
+/// lock): a running service, or a command.
+pub const IN_USE: &str = "the database is in use by another process (is moderato already running?)";
 
 impl ReopeningStore {
     /// Opens the database in `path` (`data_dir/db`). Writes are refused
@@ -158,7 +163,7 @@ impl ReopeningStore {
         if let Some(free) = self.free_bytes()
             && free < self.inner.reserve_bytes
         {
-            let reason = "no space left on device (less than the reserve is free)".to_owned();
+            let reason = LOW_SPACE.to_owned();
             self.fail(reason.clone(), false);
             return Err(StoreError::Unavailable { reason });
         }
@@ -191,12 +196,16 @@ impl ReopeningStore {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .is_some();
-        let fault = self.fault();
+        // Below the reserve the next write is refused: say so before it is.
+        let reason = self.fault().map(|f| f.reason).or_else(|| {
+            self.free_bytes()
+                .is_some_and(|free| free < self.inner.reserve_bytes)
+                .then(|| LOW_SPACE.to_owned())
+        });
         StoreHealth {
-            writable: readable && fault.is_none(),
+            writable: readable && reason.is_none(),
             readable,
-            problem: fault
-                .map(|f| f.reason)
+            problem: reason
                 .or_else(|| (!readable).then(|| "the database is being reopened".to_owned())),
         }
     }

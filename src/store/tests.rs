@@ -40,6 +40,9 @@ fn comment(page: &str, ms: u64, email: u8) -> Comment {
         updated_at: ms as i64,
         by_author: false,
         decisions: Vec::new(),
+        edit: None,
+        deleted: false,
+        notify: Default::default(),
         origin: None,
     }
 }

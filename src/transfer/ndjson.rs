@@ -77,6 +77,11 @@ impl Lines {
                     message: format!("the line is longer than {MAX_LINE_BYTES} bytes"),
                 });
             }
+            // A byte order mark, as Windows editors write it, is not part
+            // of the first record.
+            if self.line == 1 && self.buffer.starts_with(b"\xEF\xBB\xBF") {
+                self.buffer.drain(..3);
+            }
             let raw = self.buffer.trim_ascii();
             if raw.is_empty() {
                 continue;
@@ -98,7 +103,8 @@ impl Lines {
 const EXPORT_BATCH: usize = 512;
 
 /// Writes every stored comment to `out`, oldest first, one line each, with
-/// the decrypted email. How many.
+/// the decrypted email, then every reader's mail address record. How many
+/// comments.
 ///
 /// # Errors
 /// Reading or writing failed (`out` then holds a partial file).
@@ -106,6 +112,7 @@ pub async fn export<W: std::io::Write>(
     moderator: &Moderator,
     mut out: W,
 ) -> Result<(W, u64), ExportError> {
+    let encoding = |e: serde_json::Error| ExportError::Io(std::io::Error::other(e));
     let mut count = 0u64;
     let mut after = None;
     loop {
@@ -116,14 +123,27 @@ pub async fn export<W: std::io::Write>(
         let Some(last) = batch.last() else { break };
         after = Some(last.id);
         for comment in &batch {
-            let line = moderator
-                .export_line(comment)
-                .map_err(|e| ExportError::Io(std::io::Error::other(e)))?;
-            out.write_all(&line)?;
+            out.write_all(&moderator.export_line(comment).map_err(encoding)?)?;
             count += 1;
         }
     }
+    let mut readers = 0u64;
+    let mut after = None;
+    loop {
+        let batch = moderator
+            .store()
+            .subscribers_after(after, EXPORT_BATCH)
+            .await?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.email_key());
+        for record in &batch {
+            if let Some(line) = moderator.export_subscriber_line(record).map_err(encoding)? {
+                out.write_all(&line)?;
+                readers += 1;
+            }
+        }
+    }
     out.flush()?;
-    tracing::info!(comments = count, "NDJSON export");
+    tracing::info!(comments = count, readers, "NDJSON export");
     Ok((out, count))
 }

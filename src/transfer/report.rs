@@ -46,6 +46,10 @@ pub struct Report {
     pub adjusted: BTreeMap<&'static str, u64>,
     /// Invalid UTF-8 sequences replaced by U+FFFD.
     pub replaced_invalid_utf8: u64,
+    /// Readers' mail address records stored (moderato's own files; a
+    /// reader already known here keeps their record).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub readers: u64,
     /// With `learn`: the imported comments the learning filter was taught,
     /// spam and ham (approved); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,6 +98,10 @@ fn position<S: Serializer>(position: &Position, s: S) -> Result<S::Ok, S::Error>
         }
     }
     map.end()
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Report {

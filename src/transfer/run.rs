@@ -26,7 +26,10 @@ use super::Report;
 use super::convert::Converter;
 use super::ndjson::{Lines, Malformed};
 use crate::domain::learn::Label;
-use crate::domain::moderation::{self, Adjustments, Moderator, Prepared, Stored, Taught};
+use crate::domain::moderation::{
+    self, Adjustments, Moderator, Prepared, PreparedLine, Stored, Taught,
+};
+use crate::domain::subscription::Subscriber;
 use crate::domain::{Comment, Status};
 use crate::import::{self, DETECT_BYTES, Format, Item, Position};
 
@@ -90,6 +93,8 @@ impl Error {
 enum Msg {
     /// A comment ready to store, and where it is in the file.
     Comment(Box<Prepared>, Position),
+    /// A reader's mail address record (moderato's own files).
+    Reader(Box<Subscriber>),
     /// A record the core refused: not imported.
     Refused(Position, Option<String>, String),
 }
@@ -213,6 +218,8 @@ type BatchResult = Result<StoredBatch, (Option<Position>, moderation::Error)>;
 /// A stored batch.
 struct StoredBatch {
     comments: Vec<(Status, Adjustments, Stored)>,
+    /// Readers' records stored (not present before).
+    readers: u64,
     /// With `learn` (not in a dry run).
     taught: Option<Taught>,
 }
@@ -226,23 +233,36 @@ async fn store_batch(moderator: Arc<Moderator>, batch: Vec<Msg>, options: Option
         .iter()
         .filter_map(|m| match m {
             Msg::Comment(comment, _) => Some(comment.as_ref()),
-            Msg::Refused(..) => None,
+            Msg::Reader(_) | Msg::Refused(..) => None,
         })
         .collect();
     let starts_at = || {
         batch.iter().find_map(|m| match m {
             Msg::Comment(_, position) => Some(*position),
-            Msg::Refused(..) => None,
+            Msg::Reader(_) | Msg::Refused(..) => None,
         })
     };
     let stored = moderator
         .store_import(&prepared, options.dry_run)
         .await
         .map_err(|e| (starts_at(), e))?;
+    let mut readers = 0;
+    for msg in &batch {
+        if let Msg::Reader(record) = msg
+            && moderator
+                .store_reader(record, options.dry_run)
+                .await
+                .map_err(|e| (starts_at(), e))?
+        {
+            readers += 1;
+        }
+    }
     let mut taught = None;
     if options.learn && !options.dry_run {
+        // A "deleted" placeholder has no words left to learn from.
         let labeled: Vec<(&Comment, Label)> = prepared
             .iter()
+            .filter(|p| !p.comment.deleted)
             .filter_map(|p| Some((&p.comment, label_of(p.comment.status)?)))
             .collect();
         taught = Some(
@@ -258,6 +278,7 @@ async fn store_batch(moderator: Arc<Moderator>, batch: Vec<Msg>, options: Option
             .zip(stored)
             .map(|(p, stored)| (p.comment.status, p.adjusted, stored))
             .collect(),
+        readers,
         taught,
     })
 }
@@ -281,6 +302,7 @@ fn account(report: &mut Report, stored: &StoredBatch) -> u64 {
             Stored::AlreadyPresent => report.already_present += 1,
         }
     }
+    report.readers += stored.readers;
     stored.comments.len() as u64
 }
 
@@ -353,12 +375,13 @@ fn produce(
         let mut pages = std::collections::HashSet::new();
         while let Some((position, raw)) = lines.next_line()? {
             batch.push(match moderator.prepare_line(raw) {
-                Ok(prepared) => {
+                Ok(PreparedLine::Comment(prepared)) => {
                     if !pages.contains(&prepared.comment.page) {
                         pages.insert(prepared.comment.page.clone());
                     }
-                    Msg::Comment(Box::new(prepared), position)
+                    Msg::Comment(prepared, position)
                 }
+                Ok(PreparedLine::Reader(record)) => Msg::Reader(record),
                 Err(message) => Msg::Refused(position, None, message),
             });
             if !send(&mut batch, false) {

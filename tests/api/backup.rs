@@ -1,6 +1,7 @@
 //! Backups for real: the binary writes snapshots on a schedule while
 //! writers post; one is restored into a new data directory (with the same
-//! master key) and holds every comment acknowledged before it began; the
+//! master key) and holds every comment acknowledged before it began, the
+//! readers' mail records and what the learning filter learned; the
 //! last `backup_keep` are kept; a snapshot holds no readable email; restore
 //! refuses a non-empty directory without `--force`, a wrong key, and a file
 //! cut short.
@@ -71,6 +72,10 @@ async fn a_backup_taken_under_load_restores_every_comment_acknowledged_before_it
     let data = dir.path().join("data");
     let backup_dir = dir.path().join("backups");
     let port = free_port();
+    // Readers' mail on (to a port where nothing listens: the mails wait in
+    // the outbox), so that a reader's request is stored.
+    let smtp_port = free_port().to_string();
+    let public_url = format!("http://127.0.0.1:{port}");
     let mut child = start_moderato(
         &data,
         port,
@@ -78,11 +83,54 @@ async fn a_backup_taken_under_load_restores_every_comment_acknowledged_before_it
             ("MODERATO_BACKUP_DIR", backup_dir.to_str().expect("utf-8")),
             ("MODERATO_BACKUP_EVERY", "1s"),
             ("MODERATO_BACKUP_KEEP", "2"),
+            ("MODERATO_SMTP_HOST", "127.0.0.1"),
+            ("MODERATO_SMTP_PORT", &smtp_port),
+            ("MODERATO_SMTP_SECURITY", "none"),
+            ("MODERATO_SMTP_FROM", "moderato <moderato@blog.test>"),
+            ("MODERATO_SMTP_TO", "author@blog.test"),
+            ("MODERATO_PUBLIC_URL", &public_url),
+            // The mails' retries are expected here: keep them out of the output.
+            ("RUST_LOG", "error"),
         ],
     );
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     wait_healthy(&client, &base).await;
+
+    // A reader who asks for reply mail, and a comment the author marks as
+    // spam (which the learning filter learns).
+    let asked = client
+        .post(format!("{base}/api/comments"))
+        .json(&json!({
+            "page": "/p/", "author": "Bea", "email": "bea.reader@example.org",
+            "comment": "Please tell me when someone answers.", "notify_replies": true
+        }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(asked.status(), 201);
+    let spam = client
+        .post(format!("{base}/api/comments"))
+        .json(&json!({
+            "page": "/p/", "author": "Cheap Pills", "email": "pills@spam.example",
+            "comment": "Buy cheap pills now, best prices at our online shop."
+        }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(spam.status(), 201);
+    let spam = spam.json::<Value>().await.expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let marked = client
+        .post(format!("{base}/admin/comments/{spam}/spam"))
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("decide");
+    assert_eq!(marked.status(), 200);
+    let decided_at = now_ms();
 
     // Writers post while snapshots are taken; each ack is timed.
     let acked = Arc::new(Mutex::new(Vec::<(i64, String)>::new()));
@@ -143,6 +191,15 @@ async fn a_backup_taken_under_load_restores_every_comment_acknowledged_before_it
     let key_check = std::fs::read_to_string(data.join("key.check")).expect("key.check");
     assert_eq!(header["key_check"], key_check.trim());
     let began = header["started_at"].as_i64().expect("started_at");
+    assert!(decided_at < began, "the backup began after the decision");
+    let kinds: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|l| l["type"].as_str().map(str::to_owned))
+        .collect();
+    assert!(kinds.iter().any(|k| k == "subscriber"), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k == "ledger"), "{kinds:?}");
+    assert!(!text.contains("pills@spam.example"), "no readable email");
     let before: Vec<String> = acked
         .lock()
         .expect("lock")
@@ -202,6 +259,33 @@ async fn a_backup_taken_under_load_restores_every_comment_acknowledged_before_it
             .is_some_and(|e| e.ends_with("@example.org")),
         "the email is readable with the same key: {one}"
     );
+    // The reader's request and the learned decision came back too.
+    let learning: Value = client
+        .get(format!("{base}/admin/learning"))
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("learning")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(learning["learned"]["spam"], 1, "{learning}");
+    let export = client
+        .get(format!("{base}/admin/export"))
+        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("export")
+        .text()
+        .await
+        .expect("text");
+    let readers: Vec<Value> = export
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["record"] == "subscriber")
+        .collect();
+    assert_eq!(readers.len(), 1, "{export}");
+    assert_eq!(readers[0]["email"], "bea.reader@example.org");
     assert_eq!(sigterm(&mut child, Duration::from_secs(20)), Some(0));
 
     // A wrong key, and a file cut short, are refused.
@@ -233,14 +317,19 @@ async fn a_backup_taken_under_load_restores_every_comment_acknowledged_before_it
 fn restore_with_a_database_url_refuses_and_points_to_postgresql_tools() {
     let dir = tempfile::tempdir().expect("tempdir");
     let key = crate::backend::key_file(dir.path());
-    let file = dir.path().join("moderato-backup-20260101T000000Z.ndjson.gz");
+    let file = dir
+        .path()
+        .join("moderato-backup-20260101T000000Z.ndjson.gz");
     std::fs::write(&file, b"").expect("write");
     let output = Command::new(env!("CARGO_BIN_EXE_moderato"))
         .arg("restore")
         .arg(&file)
         .env("MODERATO_DATA_DIR", dir.path().join("data"))
         // Never reached: the refusal comes before any connection.
-        .env("MODERATO_DATABASE_URL", "postgres://moderato@127.0.0.1:9/none")
+        .env(
+            "MODERATO_DATABASE_URL",
+            "postgres://moderato@127.0.0.1:9/none",
+        )
         .env("MODERATO_MASTER_KEY_FILE", &key)
         .env("MODERATO_ADMIN_TOKEN", "restore-test-token-0123")
         .env("RUST_LOG", "warn")
@@ -248,6 +337,9 @@ fn restore_with_a_database_url_refuses_and_points_to_postgresql_tools() {
         .expect("moderato restore");
     let text = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{text}");
-    assert!(text.contains("pg_dump") && text.contains("database_url"), "{text}");
+    assert!(
+        text.contains("pg_dump") && text.contains("database_url"),
+        "{text}"
+    );
     assert!(!dir.path().join("data/db").exists(), "nothing was created");
 }

@@ -218,6 +218,7 @@ async fn the_thread_lists_approved_comments_oldest_first_with_parents() {
             "avatar",
             "by_author",
             "created_at",
+            "deleted",
             "html",
             "id",
             "parent",

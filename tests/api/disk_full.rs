@@ -158,8 +158,19 @@ async fn full_disk_round(reserve_mb: &str) {
     let mut child = start_moderato(&data, port, &[("MODERATO_DISK_RESERVE_MB", reserve_mb)]);
     let base = format!("http://127.0.0.1:{port}");
     wait_healthy(&client, &base).await;
-    // Leave room for a few hundred comments above the reserve.
     let reserve: u64 = reserve_mb.parse().expect("number");
+    if reserve > 0 {
+        // Below the reserve before any write: health says so already, and
+        // a monitor needs no failed post to see it.
+        let low = fill_leaving(&disk.dir, reserve * 1024 * 1024 / 2);
+        let (status, health) = get(&client, format!("{base}/healthz")).await;
+        assert_eq!(status, 503, "{health}");
+        assert_eq!(health["writable"], false, "{health}");
+        std::fs::remove_file(&low).expect("free space");
+        let (status, health) = get(&client, format!("{base}/healthz")).await;
+        assert_eq!(status, 200, "{health}");
+    }
+    // Leave room for a few hundred comments above the reserve.
     let filler = fill_leaving(&disk.dir, reserve * 1024 * 1024 + 1_500_000);
 
     // Fill up.
@@ -206,6 +217,18 @@ async fn full_disk_round(reserve_mb: &str) {
         .await
         .expect("post");
     assert_eq!(again.status(), 503);
+    // An import is refused the same way.
+    let line = r#"{"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "page": "/imported/", "author": "Ann", "email": "ann@example.org", "text": "Imported while full.", "status": "approved", "created_at": 1700000000000, "updated_at": 1700000000000}"#;
+    let import = client
+        .post(format!("{base}/admin/import"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/x-ndjson")
+        .body(format!("{line}\n"))
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(import.status(), 503, "an import while the disk is full");
+    assert!(import.headers().contains_key("retry-after"));
 
     // Space comes back: the service recovers by itself.
     std::fs::remove_file(&filler).expect("free space");

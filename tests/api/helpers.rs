@@ -366,7 +366,10 @@ pub async fn all_ids(client: &reqwest::Client, base: &str) -> Vec<String> {
             .json()
             .await
             .expect("json");
-        for c in page["comments"].as_array().expect("comments") {
+        let comments = page["comments"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a listing, not: {page}"));
+        for c in comments {
             ids.push(c["id"].as_str().expect("id").to_owned());
         }
         match page["next_cursor"].as_str() {

@@ -49,7 +49,7 @@ impl Mail {
     }
 }
 
-fn decode_quoted_printable(body: &str) -> String {
+pub fn decode_quoted_printable(body: &str) -> String {
     let joined = body.replace("=\r\n", "");
     let bytes = joined.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

@@ -41,6 +41,9 @@ fn comment(page: &str, email: u8, text: &str) -> Comment {
         updated_at: now,
         by_author: false,
         decisions: Vec::new(),
+        edit: None,
+        deleted: false,
+        notify: Default::default(),
         origin: None,
     }
 }

@@ -4,7 +4,7 @@
 // Debian's Chromium through playwright-core. Nothing here downloads anything.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -131,7 +131,7 @@ function escapeAttr(s) {
 /**
  * The blog: another origin, `<html lang>`, the two-line snippet.
  *   /<any path>?lang=de&csp=0&text-heading=...&count=/a,/b
- * `csp=0` drops the policy (to prove that an injected handler would have
+ * `sort=newest` becomes data-sort; `csp=0` drops the policy (to prove that an injected handler would have
  * run); `text-*` become data-text-* attributes; `count` adds count elements;
  * `nojs=1` serves the plain no-JavaScript form instead of the snippet;
  * `dark=1` gives the page its own prefers-color-scheme dark mode.
@@ -148,7 +148,7 @@ export async function startBlog() {
     const lang = q.get('lang') || 'en';
     const csp = `default-src 'none'; script-src ${svc}; style-src ${svc}; connect-src ${svc}; img-src data: ${svc}`;
     const attrs = [...q.entries()]
-      .filter(([k]) => k.startsWith('text-'))
+      .filter(([k]) => k.startsWith('text-') || k === 'sort')
       .map(([k, v]) => ` data-${k}="${escapeAttr(v)}"`).join('');
     const counts = (q.get('count') || '').split(',').filter(Boolean)
       .map((p, i) => `<p class="post-${i}"><span data-moderato-count="${escapeAttr(p)}">?</span> comments</p>`).join('\n');
@@ -202,4 +202,27 @@ export async function startBrowser() {
     throw new Error(`${CHROMIUM} not found: apt-get install -y chromium chromium-driver (or set CHROMIUM_BIN)`);
   }
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+}
+
+const AXE_SOURCE = join(REPO, 'tests', 'browser', 'node_modules', 'axe-core', 'axe.min.js');
+
+/**
+ * Runs axe-core (from npm) in the page, over `selector` (or the whole
+ * document), and returns the serious and critical violations, each as
+ * "rule: target (summary)". The script is evaluated through the DevTools
+ * protocol, so the page's own Content-Security-Policy stays as it is.
+ */
+export async function seriousViolations(page, selector = null) {
+  const hasAxe = await page.evaluate(() => typeof window.axe === 'object');
+  if (!hasAxe) await page.evaluate(readFileSync(AXE_SOURCE, 'utf8'));
+  const violations = await page.evaluate(async (sel) => {
+    const results = await window.axe.run(sel ? document.querySelector(sel) : document, { resultTypes: ['violations'] });
+    return results.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary}`)
+    }));
+  }, selector);
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.join('\n  ')}`);
 }

@@ -10,7 +10,7 @@ if [ ! -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ]; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
 fi
-if [ ! -d tests/browser/node_modules/playwright-core ]; then
+if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/axe-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund)
 fi
 node --test --test-concurrency=1 tests/browser/

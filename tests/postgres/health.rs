@@ -64,7 +64,10 @@ async fn a_replica_that_loses_its_database_says_503_and_recovers_by_itself() {
     assert!(refused.headers().contains_key("retry-after"));
     assert_eq!(body_json(&refused)["error"], "store_unavailable");
 
-    sql(&server, &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"));
+    sql(
+        &server,
+        &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"),
+    );
     until_status(&replica, "/healthz", 200).await;
     until_status(&replica, "/readyz", 200).await;
     let stored = replica

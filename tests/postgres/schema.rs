@@ -158,5 +158,8 @@ fn database_url_requires_the_shared_secrets_and_names_the_missing_key() {
     )
     .expect_err("refused");
     let text = backups.to_string();
-    assert!(text.contains("backup_every") && text.contains("pg_dump"), "{text}");
+    assert!(
+        text.contains("backup_every") && text.contains("pg_dump"),
+        "{text}"
+    );
 }

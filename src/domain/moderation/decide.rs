@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use super::learning::teaches;
 use super::{Error, Moderator};
-use crate::domain::comment::{Comment, CommentId, Decision, Via};
+use crate::domain::comment::{Comment, CommentId, Decision, Via, now_millis};
 use crate::domain::ports::Transition;
 use crate::domain::privacy::{Refused, Verified};
 
@@ -57,10 +57,23 @@ impl Moderator {
         via: Via,
     ) -> Result<Option<Transition>, Error> {
         let status = decision.status();
+        let mut jobs_written = false;
         let transition = self
             .in_learning_turn(async || {
                 let Some(comment) = self.store.get(id).await? else {
                     return Ok((None, Vec::new()));
+                };
+                // The readers' jobs of an approval, from the comment as it
+                // is now; the store writes them only if the status changes.
+                let jobs = match decision {
+                    Decision::Approve => {
+                        let jobs = self
+                            .subscriptions
+                            .jobs_for_approval(&comment, now_millis())
+                            .await?;
+                        self.room_for(jobs).await?
+                    }
+                    Decision::Reject | Decision::Spam => Vec::new(),
                 };
                 // The author's own replies are not readers' comments.
                 let learned = teaches(decision)
@@ -68,11 +81,12 @@ impl Moderator {
                     .map(|label| self.entry_for(&comment, label));
                 let Some(decided) = self
                     .store
-                    .record_decision(id, status, via, &[], learned.as_ref())
+                    .record_decision(id, status, via, &jobs, learned.as_ref())
                     .await?
                 else {
                     return Ok((None, Vec::new()));
                 };
+                jobs_written = !jobs.is_empty() && decided.transition.from != status;
                 let changes = vec![(decided.unlearned, learned)];
                 Ok((Some(decided.transition), changes))
             })
@@ -81,6 +95,9 @@ impl Moderator {
             && t.from != status
         {
             tracing::info!(comment_id = %id, status = %status, via = ?via, "decision");
+        }
+        if jobs_written {
+            self.notifications.jobs_queued();
         }
         Ok(transition)
     }

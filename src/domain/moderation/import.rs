@@ -184,6 +184,9 @@ impl Moderator {
             updated_at: input.created_at,
             by_author: input.by_author,
             decisions: Vec::new(),
+            edit: None,
+            deleted: false,
+            notify: Default::default(),
             origin: Some(input.origin),
         };
         Ok(Prepared {

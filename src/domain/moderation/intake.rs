@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use super::{Error, Identity, ModerationMode, Moderator, fingerprint};
-use crate::domain::comment::{Comment, Status, now_millis};
+use crate::domain::comment::{Comment, Notify, Status, now_millis};
 use crate::domain::input::{FieldValue, Fields, NewComment};
 use crate::domain::learn::{self, email_domain};
 use crate::domain::ports::StoreError;
@@ -40,6 +40,9 @@ pub struct Received {
     pub comment: Comment,
     /// `pending` or `approved`: never `spam`, so spammers learn nothing.
     pub public_status: Status,
+    /// The writer's edit token, handed out here once (only its keyed hash
+    /// is stored); `None` when editing is off.
+    pub edit_token: Option<String>,
 }
 
 impl Moderator {
@@ -117,14 +120,21 @@ impl Moderator {
         self.add_learned_verdict(&rules, &mut verdict, &learned)
             .await;
         let status = status_for(self.settings.mode, verdict.action, history);
-        let comment = self.reader_comment(new, identity, client, verdict, status, now);
-        let jobs = self
-            .room_for(
-                self.settings
-                    .notices
-                    .for_new_comment(comment.id, comment.status, now),
-            )
-            .await?;
+        let (edit_token, edit) = self.edit_grant(now)?;
+        let notify = new.notify;
+        let mut comment = self.reader_comment(new, identity, client, verdict, status, now);
+        comment.edit = edit;
+        // The boxes are honoured only where readers' mail is set up (the
+        // embed does not show them otherwise).
+        if self.settings.readers.enabled {
+            comment.notify = notify;
+        }
+        let mut jobs = self
+            .settings
+            .notices
+            .for_new_comment(comment.id, comment.status, now);
+        jobs.extend(self.subscriptions.jobs_for_new(&comment, now).await?);
+        let jobs = self.room_for(jobs).await?;
 
         match self.store.insert(&comment, &prints, &jobs).await {
             Ok(()) => {}
@@ -153,6 +163,7 @@ impl Moderator {
         Ok(Received {
             comment,
             public_status,
+            edit_token,
         })
     }
 
@@ -187,6 +198,9 @@ impl Moderator {
             updated_at: now,
             by_author: false,
             decisions: Vec::new(),
+            edit: None,
+            deleted: false,
+            notify: Notify::default(),
             origin: None,
         }
     }

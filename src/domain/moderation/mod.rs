@@ -11,6 +11,7 @@
 //! door it came through.
 
 pub mod decide;
+pub mod edit;
 pub mod fingerprint;
 pub mod import;
 pub mod intake;
@@ -28,19 +29,26 @@ use super::comment::{Comment, CommentId};
 use super::input::{AuthorName, FieldErrors};
 use super::outbox::{Notices, Scheduled};
 use super::ports::{Notifications, Store, StoreError};
-use super::privacy::{self, EmailKey, FormTokens, LinkSigner, Privacy};
+use super::privacy::{self, EditTokens, EmailKey, FormTokens, LinkSigner, Privacy};
 use super::rules::{self, RuleSet};
 use super::sanitize::Sanitizer;
+use super::subscription::{ReaderMail, Subscriptions};
 
 pub use decide::LinkRefusal;
+pub use edit::Edited;
 pub use import::{Adjustments, ImportedComment, Prepared, Stored};
 pub use intake::{ClientInfo, Received};
 pub use learning::{Learning, LearningStats, Taught};
+pub use portable::PreparedLine;
 
 /// What the author's replies are keyed by instead of an email address. It
 /// has no `@`, so no reader's (validated) address can hash to the same key:
 /// the author's replies never count in a reader's history or erasure.
 pub const AUTHOR_IDENTITY: &str = "moderato:blog-author";
+
+/// What a "deleted" placeholder is keyed by once its writer's address is
+/// gone: no reader's history, erasure or subscription ever finds it.
+pub const DELETED_IDENTITY: &str = "moderato:deleted";
 
 /// How comments that the spam rules accept are published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,8 +76,12 @@ pub struct Settings {
     pub rules_dir: PathBuf,
     /// How long a decision link in an email stays valid.
     pub link_ttl: Duration,
+    /// How long a writer may edit or delete their comment; zero: never.
+    pub edit_window: Duration,
     /// Which notices the author asked for.
     pub notices: Notices,
+    /// Readers' mail (the boxes of the form).
+    pub readers: ReaderMail,
 }
 
 /// Why a moderation step did not happen.
@@ -94,6 +106,9 @@ pub enum Error {
     /// No such comment.
     #[error("no such comment")]
     NotFound,
+    /// The edit token is wrong, or its window closed (or editing is off).
+    #[error("this edit token is not valid or has expired")]
+    Forbidden,
     /// The store failed.
     #[error("the store failed")]
     Store(#[source] StoreError),
@@ -128,9 +143,11 @@ impl Error {
 pub struct Moderator {
     store: Arc<dyn Store>,
     notifications: Arc<dyn Notifications>,
+    subscriptions: Subscriptions,
     privacy: Arc<Privacy>,
     sanitizer: Sanitizer,
     form_tokens: FormTokens,
+    edit_tokens: EditTokens,
     links: LinkSigner,
     /// The rules in force. Readers clone the inner `Arc` and drop the lock
     /// at once; a reload swaps it, so steps in flight finish with the rules
@@ -155,7 +172,9 @@ impl Moderator {
     ) -> Moderator {
         Moderator {
             form_tokens: privacy.form_tokens(),
+            edit_tokens: privacy.edit_tokens(),
             links: privacy.link_signer(settings.link_ttl),
+            subscriptions: Subscriptions::new(store.clone(), privacy.clone(), settings.readers),
             learning: Learning::new(&privacy),
             store,
             notifications,
@@ -176,6 +195,11 @@ impl Moderator {
             Ok(id) => CommentId(id),
             Err(overflow) => CommentId(overflow.commit_overflow_random()),
         }
+    }
+
+    /// Readers' mail: confirmation and unsubscribe pages, expiry.
+    pub fn subscriptions(&self) -> &Subscriptions {
+        &self.subscriptions
     }
 
     /// The store, for reads.
@@ -247,6 +271,7 @@ impl Moderator {
             .store
             .erase_commenter(key, &move |c: &Comment| fingerprint::of_stored(&privacy, c))
             .await?;
+        self.subscriptions.forget(key).await?;
         let unlearned = self.forget_learned(key).await?;
         tracing::info!(deleted, unlearned, "erased a commenter's comments");
         Ok(deleted)

@@ -27,7 +27,19 @@ impl Moderator {
         let parent = self.store.get(parent_id).await?.ok_or(Error::NotFound)?;
         let reply = self.author_reply(&parent, text, self.identity(None)?);
         let print = fingerprint::of_author_reply(&self.privacy, parent_id, &reply.text);
-        let parent = match self.store.insert_reply(&reply, print, &[]).await {
+        // Readers above hear of the reply; a pending parent it approves is
+        // an approval too.
+        let mut jobs = self
+            .subscriptions
+            .jobs_for_approval(&parent, reply.created_at)
+            .await?;
+        jobs.extend(
+            self.subscriptions
+                .jobs_for_new(&reply, reply.created_at)
+                .await?,
+        );
+        let jobs = self.room_for(jobs).await?;
+        let parent = match self.store.insert_reply(&reply, print, &jobs).await {
             Ok(parent) => parent,
             Err(StoreError::ParentNotFound) => return Err(Error::NotFound),
             Err(StoreError::ParentClosed(status)) => {
@@ -44,6 +56,9 @@ impl Moderator {
             }
             Err(e) => return Err(e.into()),
         };
+        if !jobs.is_empty() {
+            self.notifications.jobs_queued();
+        }
         tracing::info!(comment_id = %reply.id, parent_id = %parent_id, "author replied");
         Ok((reply, parent))
     }
@@ -72,6 +87,9 @@ impl Moderator {
             updated_at: now,
             by_author: true,
             decisions: Vec::new(),
+            edit: None,
+            deleted: false,
+            notify: Default::default(),
             origin: None,
         }
     }

@@ -20,12 +20,16 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 pub mod decision_link;
+pub mod edit_token;
 pub mod form_token;
+pub mod reader_link;
 
 pub use decision_link::{LinkSigner, Refused, SignedLink, Verified};
+pub use edit_token::{EditTokens, IssuedToken};
+pub use form_token::{FormTokens, TokenCheck};
+pub use reader_link::{ReaderLink, ReaderLinks};
 
 use super::learn::HashKey;
-pub use form_token::{FormTokens, TokenCheck};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -41,6 +45,9 @@ pub enum Error {
     /// Encryption failed (no randomness for the nonce).
     #[error("email cannot be encrypted: {0}")]
     Encrypt(String),
+    /// The operating system gave no random bytes for a secret token.
+    #[error("no random bytes for a token: {0}")]
+    Random(String),
 }
 
 /// The keyed hash of a normalized email address: the commenter's identity
@@ -64,6 +71,8 @@ pub struct Privacy {
     text_key: [u8; 32],
     form_token_key: [u8; 32],
     decision_link_key: [u8; 32],
+    edit_token_key: [u8; 32],
+    reader_link_key: [u8; 32],
     feature_key: [u8; 32],
     key_check: [u8; 32],
 }
@@ -85,6 +94,8 @@ impl Privacy {
             text_key: derive(master, b"moderato/text-fingerprint/v1"),
             form_token_key: derive(master, b"moderato/form-token/v1"),
             decision_link_key: derive(master, b"moderato/decision-link/v1"),
+            edit_token_key: derive(master, b"moderato/edit-token/v1"),
+            reader_link_key: derive(master, b"moderato/reader-link/v1"),
             feature_key: derive(master, b"moderato/learn-features/v1"),
             key_check: derive(master, b"moderato/key-check/v1"),
         }
@@ -170,6 +181,17 @@ impl Privacy {
     /// The signer of form tokens (see the spam rules' `min_time`).
     pub fn form_tokens(&self) -> FormTokens {
         FormTokens::new(self.form_token_key)
+    }
+
+    /// The issuer of the writers' edit tokens.
+    pub fn edit_tokens(&self) -> EditTokens {
+        EditTokens::new(self.edit_token_key)
+    }
+
+    /// The signer of the confirmation and unsubscribe links of readers'
+    /// mails.
+    pub fn reader_links(&self) -> ReaderLinks {
+        ReaderLinks::new(self.reader_link_key)
     }
 
     /// The signer of the one-click decision links of notification emails,

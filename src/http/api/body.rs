@@ -66,6 +66,7 @@ fn decode_json(body: &[u8]) -> Result<Fields, ApiError> {
             let value = match value {
                 serde_json::Value::String(s) => FieldValue::Text(s),
                 serde_json::Value::Null => FieldValue::Null,
+                serde_json::Value::Bool(on) => FieldValue::Flag(on),
                 _ => FieldValue::NotText,
             };
             (name, value)
@@ -128,6 +129,8 @@ mod tests {
         assert_eq!(fields["author"], FieldValue::Text("Ann".into()));
         assert_eq!(fields["parent"], FieldValue::Null);
         assert_eq!(fields["page"], FieldValue::NotText);
+        let fields = decode(BodyKind::Json, br#"{"notify_replies":true}"#).expect("valid");
+        assert_eq!(fields["notify_replies"], FieldValue::Flag(true));
     }
 
     #[test]

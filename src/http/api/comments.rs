@@ -12,7 +12,8 @@ use warp::{Filter, Reply};
 
 use super::body::{self, BodyKind};
 use crate::domain::moderation::ClientInfo;
-use crate::domain::{CommentId, FieldErrors, FieldValue, PageId, Status};
+use crate::domain::thread::{self, Sort, Window};
+use crate::domain::{CommentId, FieldErrors, FieldValue, PageId, Status, format_time};
 use crate::http::cache::Cached;
 use crate::http::views::PublicComment;
 use crate::http::{
@@ -125,13 +126,20 @@ async fn comments_create(
     }
 
     #[derive(Serialize)]
-    struct Created {
+    struct Created<'a> {
         id: CommentId,
         status: Status,
+        /// The writer's credential for `PUT`/`DELETE`, sent once.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        edit_token: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        editable_until: Option<String>,
     }
     let reply = warp::reply::json(&Created {
         id: comment.id,
         status: received.public_status,
+        edit_token: received.edit_token.as_deref(),
+        editable_until: comment.edit.as_ref().map(|grant| format_time(grant.until)),
     });
     let mut response = warp::reply::with_status(reply, StatusCode::CREATED).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -162,20 +170,35 @@ fn redirect_target(referer: &str, page: &str, allowed_origins: &[String]) -> Opt
     Some(url.to_string())
 }
 
-/// GET /api/comments?page=/path
+/// Most top-level comments one `GET /api/comments` page may ask for.
+pub const MAX_THREAD_LIMIT: usize = 200;
+
+/// GET /api/comments?page=/path&sort=oldest|newest&limit=&cursor=
 ///
-/// 200 with the approved comments, oldest first, and an `ETag`; 304 when
-/// `If-None-Match` matches; 422 for a missing or invalid page.
+/// 200 with `{"page", "count", "comments", "next_cursor"}`: `limit`
+/// top-level comments (all when absent) in `sort` order after `cursor`,
+/// each followed by all its replies; `count` is every approved comment of
+/// the page; `next_cursor` is null on the last page. An `ETag` per variant;
+/// 304 when `If-None-Match` matches; 422 naming an invalid `page`, `sort`,
+/// `limit` or `cursor`.
 async fn comments_list(
     query: BTreeMap<String, String>,
     if_none_match: Option<String>,
     state: AppState,
 ) -> Result<Response, ApiError> {
     let page = page_param(query.get("page").map(String::as_str))?;
+    let window = thread_window(&query)?;
+    let key = format!(
+        "{}\0{}\0{}\0{}",
+        page.as_str(),
+        window.sort.as_str(),
+        window.limit.unwrap_or(0),
+        window.cursor.map(|c| c.to_string()).unwrap_or_default()
+    );
     // Loaded before the comments are read: a change racing with this read
     // bumps it again, so the entry stored below is never taken for newer.
     let generation = state.store().page_generation(page.as_str());
-    if let Some(cached) = state.page_cache.get(page.as_str(), generation) {
+    if let Some(cached) = state.page_cache.get(&key, generation) {
         return Ok(cached.respond(if_none_match.as_deref()));
     }
 
@@ -184,25 +207,55 @@ async fn comments_list(
         page: &'a str,
         count: usize,
         comments: Vec<PublicComment>,
+        next_cursor: Option<CommentId>,
     }
-    let comments: Vec<PublicComment> = state
-        .store()
-        .approved_for_page(page.as_str())
-        .await?
-        .iter()
-        .map(PublicComment::from)
-        .collect();
+    let approved = state.store().approved_for_page(page.as_str()).await?;
+    let cut = thread::page(&approved, window);
     let body = serde_json::to_vec(&Thread {
         page: page.as_str(),
-        count: comments.len(),
-        comments,
+        count: approved.len(),
+        comments: cut.comments.into_iter().map(PublicComment::from).collect(),
+        next_cursor: cut.next_cursor,
     })
     .map_err(ApiError::internal)?;
     let cached = Cached::new(body);
-    state
-        .page_cache
-        .put(page.as_str(), generation, cached.clone());
+    state.page_cache.put(&key, generation, cached.clone());
     Ok(cached.respond(if_none_match.as_deref()))
+}
+
+/// The `sort`, `limit` and `cursor` of a thread request.
+fn thread_window(query: &BTreeMap<String, String>) -> Result<Window, ApiError> {
+    let sort = match query.get("sort").map(|s| s.trim()) {
+        None | Some("") => Sort::default(),
+        Some(raw) => raw
+            .parse()
+            .map_err(|()| field_error("sort", "Sort by oldest or newest.".into()))?,
+    };
+    let limit = match query.get("limit").map(|s| s.trim()) {
+        None | Some("") => None,
+        Some(raw) => Some(
+            raw.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_THREAD_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    field_error(
+                        "limit",
+                        format!("The limit must be a number from 1 to {MAX_THREAD_LIMIT}."),
+                    )
+                })?,
+        ),
+    };
+    let cursor = match query.get("cursor").map(|s| s.trim()) {
+        None | Some("") => None,
+        Some(raw) => Some(raw.parse::<CommentId>().map_err(|()| {
+            field_error("cursor", "The cursor is not one this service gave.".into())
+        })?),
+    };
+    Ok(Window {
+        sort,
+        limit,
+        cursor,
+    })
 }
 
 /// GET /api/comments/{id}

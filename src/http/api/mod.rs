@@ -3,8 +3,12 @@
 
 mod body;
 mod comments;
+mod edit;
 mod embed;
+mod features;
+mod feed;
 mod health;
+pub mod reader_pages;
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
@@ -23,19 +27,33 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let api = warp::path("api")
         .and(
             comments::routes(state.clone())
+                .or(edit::routes(state.clone()))
+                .unify()
+                .or(features::routes(state.clone()))
+                .unify()
                 .recover(super::error::handle_rejection)
                 .unify(),
         )
         .with(cors(&state.config.allowed_origins))
         .map(warp::Reply::into_response);
-    api.or(health).unify().or(embed::routes()).unify().boxed()
+    api.or(health)
+        .unify()
+        .or(embed::routes())
+        .unify()
+        .or(feed::routes(state.clone()))
+        .unify()
+        .or(reader_pages::routes(state))
+        .unify()
+        .boxed()
 }
 
 /// CORS for the public API: the configured origins, or any when none are.
 fn cors(allowed_origins: &[String]) -> warp::cors::Builder {
     let builder = warp::cors()
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers(["content-type"])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        // `authorization` carries a writer's edit token (never a cookie:
+        // credentials stay omitted).
+        .allow_headers(["content-type", "authorization"])
         .expose_headers(["retry-after", "location", "etag"])
         .max_age(86_400);
     if allowed_origins.is_empty() {

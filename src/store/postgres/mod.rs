@@ -18,6 +18,7 @@ mod learning;
 mod outbox;
 mod port;
 mod read;
+mod readers;
 mod schema;
 mod watch;
 mod write;

@@ -10,11 +10,11 @@ use crate::domain::comment::History;
 use crate::domain::learn::ledger::Entry as LedgerEntry;
 use crate::domain::outbox::{JobId, QueuedJob, Scheduled};
 use crate::domain::ports::{
-    Decided, Fingerprinter, Fingerprints, ListQuery, Listing, Store, StoreError, StoreHealth,
-    StoreStats,
-    Transition,
+    Decided, Fingerprinter, Fingerprints, ListQuery, Listing, Rewrite, Store, StoreError,
+    StoreHealth, StoreStats, Transition,
 };
 use crate::domain::privacy::EmailKey;
+use crate::domain::subscription::Subscriber;
 use crate::domain::{Comment, CommentId, Status, Via};
 
 #[async_trait]
@@ -73,6 +73,45 @@ impl Store for PgStore {
 
     async fn link_used(&self, mac: &[u8; 32]) -> Result<bool, StoreError> {
         PgStore::link_used(self, mac).await
+    }
+
+    async fn rewrite(
+        &self,
+        before: &Comment,
+        old_print: [u8; 32],
+        change: Rewrite<'_>,
+        jobs: &[Scheduled],
+    ) -> Result<(), StoreError> {
+        PgStore::rewrite(self, before, old_print, change, jobs).await
+    }
+
+    async fn comments_of(&self, email: EmailKey) -> Result<Vec<Comment>, StoreError> {
+        PgStore::comments_of(self, email).await
+    }
+
+    async fn subscriber(&self, email: EmailKey) -> Result<Option<Subscriber>, StoreError> {
+        PgStore::subscriber(self, email).await
+    }
+
+    async fn put_subscriber(
+        &self,
+        before: Option<&Subscriber>,
+        after: Option<&Subscriber>,
+        jobs: &[Scheduled],
+    ) -> Result<(), StoreError> {
+        PgStore::put_subscriber(self, before, after, jobs).await
+    }
+
+    async fn subscribers_after(
+        &self,
+        after: Option<EmailKey>,
+        limit: usize,
+    ) -> Result<Vec<Subscriber>, StoreError> {
+        PgStore::subscribers_after(self, after, limit).await
+    }
+
+    async fn has_replies(&self, page: &str, id: CommentId) -> Result<bool, StoreError> {
+        PgStore::has_replies(self, page, id).await
     }
 
     async fn flush(&self) -> Result<(), StoreError> {

@@ -20,6 +20,7 @@ pub(super) const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_outbox.sql")),
     (3, include_str!("migrations/0003_ledger.sql")),
+    (4, include_str!("migrations/0004_readers.sql")),
 ];
 
 /// The newest schema this binary knows.

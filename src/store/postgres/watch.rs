@@ -45,6 +45,10 @@ pub(super) struct Change {
     pub page: String,
     pub from: Option<Status>,
     pub to: Option<Status>,
+    /// The comment's text or fields changed, not only its status (a
+    /// writer's edit): an approved comment's page changes even when its
+    /// status stays.
+    pub rewritten: bool,
 }
 
 impl Change {
@@ -53,12 +57,21 @@ impl Change {
             page: page.to_owned(),
             from,
             to,
+            rewritten: false,
+        }
+    }
+
+    /// A writer's change of the comment (see [`Change::rewritten`]).
+    pub fn rewrite(page: &str, from: Option<Status>, to: Option<Status>) -> Change {
+        Change {
+            rewritten: true,
+            ..Change::new(page, from, to)
         }
     }
 
     /// Whether the page's public (approved) view changes.
     pub fn touches_public_view(&self) -> bool {
-        self.from != self.to
+        (self.from != self.to || self.rewritten)
             && (self.from == Some(Status::Approved) || self.to == Some(Status::Approved))
     }
 }

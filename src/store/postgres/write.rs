@@ -313,7 +313,7 @@ impl PgStore {
     /// Applies `changes` to the page counters and the status counts inside
     /// `tx`; returns the pages' new counter values. The count shard comes
     /// from the comment id, so concurrent writers mostly touch other rows.
-    async fn record(
+    pub(super) async fn record(
         &self,
         tx: &Transaction<'_>,
         id: CommentId,
@@ -365,7 +365,7 @@ impl PgStore {
 
     /// After a commit: this replica's counts and page generations move at
     /// once (the watcher brings the other replicas' changes).
-    fn committed(&self, changes: &[Change], generations: &[(String, i64)]) {
+    pub(super) fn committed(&self, changes: &[Change], generations: &[(String, i64)]) {
         self.shared.apply(changes, generations);
     }
 }
@@ -414,7 +414,10 @@ async fn update_row(tx: &Transaction<'_>, comment: &Comment) -> Result<(), Error
 }
 
 /// Reads a comment and locks its row until the transaction ends.
-async fn lock_comment(tx: &Transaction<'_>, id: CommentId) -> Result<Option<Comment>, Error> {
+pub(super) async fn lock_comment(
+    tx: &Transaction<'_>,
+    id: CommentId,
+) -> Result<Option<Comment>, Error> {
     let row = tx
         .query_opt(
             &tx.prepare_cached("SELECT id, body::text FROM comments WHERE id = $1 FOR UPDATE")
@@ -427,7 +430,7 @@ async fn lock_comment(tx: &Transaction<'_>, id: CommentId) -> Result<Option<Comm
 
 /// Records when a text was last stored (never moving back in time, for
 /// imports of older comments).
-async fn text_seen(tx: &Transaction<'_>, hash: &[u8; 32], at: i64) -> Result<(), Error> {
+pub(super) async fn text_seen(tx: &Transaction<'_>, hash: &[u8; 32], at: i64) -> Result<(), Error> {
     tx.execute(
         &tx.prepare_cached(
             "INSERT INTO text_seen (hash, last_seen) VALUES ($1, $2)
