@@ -11,6 +11,8 @@
 //!   ([`http::api`]) beside the admin API and page ([`http::admin`]).
 //! - [`store`]: the store shell, sled.
 //! - [`notify`]: the notification shell, mail and webhooks.
+//! - [`backup`]: scheduled snapshots of the records as stored, and their
+//!   reading for `moderato restore`.
 //! - [`import`]: streaming readers of WordPress (WXR), Disqus and Isso
 //!   exports; [`export`]: a WXR writer for the way back; [`transfer`]:
 //!   an import of a file into the core, and the WXR export of the store.
@@ -21,6 +23,7 @@
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod domain;

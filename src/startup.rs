@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,8 +19,8 @@ use crate::http::auth::{TokenDigest, Tokens};
 use crate::http::{self, AppState};
 use crate::notify::Notifier;
 use crate::secrets;
-use crate::store::SledStore;
 use crate::store::postgres::{self, PgStore};
+use crate::store::{ReopeningStore, SealCheck};
 
 /// Why the service could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +41,13 @@ pub enum Error {
     /// A rule file is invalid.
     #[error("spam rules: {0}")]
     Rules(#[from] rules::Error),
+    /// The data directory is damaged or incomplete; the message says what
+    /// to do.
+    #[error("{0}")]
+    Damaged(String),
+    /// Another process (a running service) holds the sled database open.
+    #[error("the database in {0} cannot be opened: {reason}", reason = crate::store::reopen::IN_USE)]
+    InUse(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -59,6 +67,8 @@ pub struct Parts {
     pub notifier: Notifier,
     /// The admin token, and whether this start generated it.
     pub admin_token: secrets::TokenFile,
+    /// The sled store, for its seal at a clean stop; `None` on PostgreSQL.
+    pub sled: Option<ReopeningStore>,
 }
 
 /// Opens the database (`database_url`: PostgreSQL; otherwise sled in the
@@ -70,12 +80,12 @@ pub struct Parts {
 /// [`Error`] when a secret, the database or the rules cannot be opened.
 pub fn build(config: Config) -> Result<Parts, Error> {
     let rules = RuleSet::load_dir(&config.rules_dir)?;
-    let (store, master) = open_store(&config)?;
+    let opened = open_store(&config)?;
     let admin_token = secrets::admin_token(&config.data_dir, config.admin_token.as_deref())?;
-    let privacy = Arc::new(Privacy::new(&master));
+    let privacy = Arc::new(Privacy::new(&opened.master));
     let notifier = Notifier::new();
     let moderator = Moderator::new(
-        store,
+        opened.store,
         Arc::new(notifier.clone()) as Arc<dyn Notifications>,
         privacy,
         rules,
@@ -90,7 +100,37 @@ pub fn build(config: Config) -> Result<Parts, Error> {
         state,
         notifier,
         admin_token,
+        sled: opened.sled,
     })
+}
+
+/// The core a command opened over the configured database, without a
+/// server around it. [`Offline::close`] ends it as a clean stop of the
+/// service does: a final flush and, on sled, the seal, so the next start
+/// finds the database as the command left it (a command that stored
+/// comments would otherwise leave a seal that no longer matches).
+#[derive(Debug)]
+pub struct Offline {
+    /// The core.
+    pub moderator: Arc<Moderator>,
+    sled: Option<(ReopeningStore, PathBuf)>,
+}
+
+impl Offline {
+    /// Flushes, then seals a sled database.
+    ///
+    /// # Errors
+    /// [`Error::Store`] when the flush or the seal fails.
+    pub async fn close(self) -> Result<(), Error> {
+        self.moderator.store().flush().await.map_err(Error::Store)?;
+        if let Some((store, data_dir)) = self.sled {
+            store
+                .readable()
+                .and_then(|sled| sled.write_seal(&data_dir, true))
+                .map_err(Error::Store)?;
+        }
+        Ok(())
+    }
 }
 
 /// The core over the configured database (sled in the data directory, or
@@ -103,7 +143,7 @@ pub fn build(config: Config) -> Result<Parts, Error> {
 ///
 /// # Errors
 /// [`Error`] when a secret, the database or the rules cannot be opened.
-pub fn offline(config: &Config) -> Result<Moderator, Error> {
+pub fn offline(config: &Config) -> Result<Offline, Error> {
     let rules = RuleSet::load_dir(&config.rules_dir)?;
     offline_with(config, rules)
 }
@@ -116,42 +156,138 @@ pub fn offline(config: &Config) -> Result<Moderator, Error> {
 ///
 /// # Errors
 /// [`Error`] when a secret or the database cannot be opened.
-pub fn offline_moderator(config: &Config) -> Result<Moderator, Error> {
+pub fn offline_moderator(config: &Config) -> Result<Offline, Error> {
     offline_with(config, RuleSet::from_sources(&config.rules_dir, &[])?)
 }
 
-fn offline_with(config: &Config, rules: RuleSet) -> Result<Moderator, Error> {
-    let (store, master) = open_store(config)?;
-    Ok(Moderator::new(
-        store,
+fn offline_with(config: &Config, rules: RuleSet) -> Result<Offline, Error> {
+    let opened = open_store(config)?;
+    let moderator = Moderator::new(
+        opened.store,
         Arc::new(NoNotifications),
-        Arc::new(Privacy::new(&master)),
+        Arc::new(Privacy::new(&opened.master)),
         rules,
         config.moderation_settings(),
-    ))
+    );
+    Ok(Offline {
+        moderator: Arc::new(moderator),
+        sled: opened.sled.map(|sled| (sled, config.data_dir.clone())),
+    })
+}
+
+/// What [`open_store`] opened.
+struct Opened {
+    store: Arc<dyn Store>,
+    master: [u8; 32],
+    /// The same store when it is sled (for its seal).
+    sled: Option<ReopeningStore>,
 }
 
 /// The store the configuration names (`database_url`: PostgreSQL;
-/// otherwise sled in the data directory, created with its secrets if
-/// needed) and the master key.
-fn open_store(config: &Config) -> Result<(Arc<dyn Store>, [u8; 32]), Error> {
+/// otherwise sled in the data directory) and the master key.
+fn open_store(config: &Config) -> Result<Opened, Error> {
     if config.uses_postgres() {
         // No data directory: the key comes from the configuration
-        // (`Config::validate` requires it).
-        let master = secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))?;
+        // (`Config::validate` requires it), and the database keeps its
+        // check value.
+        let master = secrets::master_key_from_file(Path::new(&config.master_key_file))?;
         let store = open_postgres(config, Privacy::new(&master).key_check())?;
-        Ok((Arc::new(store), master))
-    } else {
-        secrets::ensure_data_dir(&config.data_dir)?;
-        let master = if config.master_key_file.is_empty() {
-            secrets::master_key(&config.data_dir)?
-        } else {
-            secrets::master_key_from_file(std::path::Path::new(&config.master_key_file))?
-        };
-        let store = SledStore::open(&config.db_path(), config.cache_capacity_mb * 1024 * 1024)
-            .map_err(Error::Store)?;
-        Ok((Arc::new(store), master))
+        return Ok(Opened {
+            store: Arc::new(store),
+            master,
+            sled: None,
+        });
     }
+    let (store, master) = open_sled(config)?;
+    Ok(Opened {
+        store: Arc::new(store.clone()),
+        master,
+        sled: Some(store),
+    })
+}
+
+/// Opens sled in the data directory, creating the directory and its key
+/// on a first start only: never a new key over an existing database, nor
+/// a new database beside a key that has written one (see "When things go
+/// wrong" in README.md). Refuses another key than the data was written
+/// with, and a database that changed since the last clean stop.
+fn open_sled(config: &Config) -> Result<(ReopeningStore, [u8; 32]), Error> {
+    secrets::ensure_data_dir(&config.data_dir)?;
+    let db_path = config.db_path();
+    let db_exists = database_exists(&db_path);
+    if !db_exists && secrets::kept_key_check(&config.data_dir)?.is_some() {
+        return Err(Error::Damaged(format!(
+            "the data directory {} holds a master key and its key.check but no database \
+             (db/ is missing or empty): restore a backup (`moderato restore FILE`), or, to start \
+             afresh, move the whole data directory aside",
+            config.data_dir.display()
+        )));
+    }
+    let master = if config.master_key_file.is_empty() {
+        secrets::master_key(&config.data_dir, db_exists)?
+    } else {
+        secrets::master_key_from_file(Path::new(&config.master_key_file))?
+    };
+    let store = ReopeningStore::open(
+        &db_path,
+        config.cache_capacity_mb * 1024 * 1024,
+        config.disk_reserve_mb * 1024 * 1024,
+    )
+    .map_err(|e| open_failed(&db_path, e))?;
+    secrets::verify_key_check(&config.data_dir, &Privacy::new(&master).key_check_hex())?;
+    verify_seal(&store, config)?;
+    Ok((store, master))
+}
+
+/// Whether `db/` holds a database (sled creates the directory with files).
+fn database_exists(db_path: &Path) -> bool {
+    std::fs::read_dir(db_path).is_ok_and(|mut entries| entries.next().is_some())
+}
+
+/// The one line that says why the database cannot be opened, and what to do.
+fn open_failed(db_path: &Path, error: StoreError) -> Error {
+    let path = db_path.display();
+    match error {
+        StoreError::Unavailable { reason } if reason == crate::store::reopen::IN_USE => {
+            Error::InUse(path.to_string())
+        }
+        StoreError::Unavailable { reason } => {
+            Error::Damaged(format!("the database in {path} cannot be opened: {reason}"))
+        }
+        other => {
+            let mut cause = other.to_string();
+            let mut source = std::error::Error::source(&other);
+            while let Some(s) = source {
+                cause = format!("{cause}: {s}");
+                source = s.source();
+            }
+            Error::Damaged(format!(
+                "the database in {path} is damaged ({cause}): restore the latest backup \
+                 (`moderato restore FILE --force`), or try `moderato check --repair`"
+            ))
+        }
+    }
+}
+
+/// Refuses a database that changed since the last clean stop (see
+/// [`crate::store::seal`]), then marks it running.
+fn verify_seal(store: &ReopeningStore, config: &Config) -> Result<(), Error> {
+    let sled = store.readable().map_err(Error::Store)?;
+    match sled.check_seal(&config.data_dir).map_err(Error::Store)? {
+        SealCheck::Matches => tracing::debug!("the database matches its seal"),
+        SealCheck::Unknown(why) => tracing::info!("database seal not compared: {why}"),
+        SealCheck::Differs { sealed, found } => {
+            return Err(Error::Damaged(format!(
+                "the database in {} does not hold what it held at the last clean stop \
+                 ({sealed} comments then, {found} now, contents differ): it was damaged while \
+                 the service was stopped. Restore the latest backup (`moderato restore FILE \
+                 --force`), or run `moderato check --repair` to go on with what is left",
+                config.db_path().display()
+            )));
+        }
+    }
+    sled.write_seal(&config.data_dir, false)
+        .map_err(Error::Store)
 }
 
 /// Connects to PostgreSQL, migrates it and checks the key, then starts the
@@ -248,6 +384,7 @@ impl App {
     /// [`Error::Store`] when the final flush fails.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         let state = self.parts.state;
+        let sled = self.parts.sled;
         tracing::info!(addr = %self.addr, "listening");
         let timeout = Duration::from_secs(state.config.request_timeout_secs);
         let reloader = tokio::spawn(reload_rules_on_sighup(state.clone()));
@@ -259,6 +396,14 @@ impl App {
                     limits.prune();
                 }
             })
+        });
+        let backups = backup_schedule(&state.config).map(|schedule| {
+            tracing::info!(dir = %schedule.dir.display(), every_secs = schedule.every.as_secs(), keep = schedule.keep, "backups on");
+            tokio::spawn(crate::backup::run(
+                state.store().clone(),
+                state.moderator.privacy().key_check_hex(),
+                schedule,
+            ))
         });
         let expirer = tokio::spawn(expire_unconfirmed_requests(state.clone()));
         let notifier = match self.parts.notifier.worker(
@@ -282,6 +427,11 @@ impl App {
         )
         .await;
         reloader.abort();
+        if let Some(backups) = backups {
+            // A snapshot cut off here leaves only its temporary file, which
+            // the next one does not count.
+            backups.abort();
+        }
         expirer.abort();
         if let Some(pruner) = pruner {
             pruner.abort();
@@ -295,9 +445,30 @@ impl App {
             }
         }
         state.store().flush().await.map_err(Error::Store)?;
+        // Only after the last flush: the seal says what the disk holds.
+        // (PostgreSQL has none: the server keeps its own files whole.)
+        if let Some(sled) = sled {
+            let sealed = sled
+                .readable()
+                .and_then(|sled| sled.write_seal(&state.config.data_dir, true));
+            if let Err(e) = sealed {
+                tracing::warn!(error = %e, "the database seal could not be written");
+            }
+        }
         tracing::info!("stopped; database flushed");
         Ok(())
     }
+}
+
+/// The backup schedule, when `backup_every` is set.
+pub fn backup_schedule(config: &Config) -> Option<crate::backup::Schedule> {
+    let every = crate::config::parse_period(&config.backup_every)?;
+    Some(crate::backup::Schedule {
+        dir: config.backup_path(),
+        every,
+        keep: usize::try_from(config.backup_keep).unwrap_or(usize::MAX),
+        reserve_bytes: config.disk_reserve_mb.saturating_mul(1024 * 1024),
+    })
 }
 
 /// Reloads the spam rules on every SIGHUP; a bad file keeps the old rules

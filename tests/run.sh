@@ -4,8 +4,9 @@
 # on PostgreSQL (a throw-away server, installed from Debian's packages when
 # missing: tests/with-postgres.sh), the PostgreSQL-only tests (migrations,
 # key check, replicas, two real replicas behind haproxy with one killed,
-# check/repair), then the browser tests of the embed
-# in headless Chromium (installed from Debian's packages when missing).
+# check/repair), then Schemathesis against a running server (installed
+# from PyPI into a virtualenv when missing), then the browser tests of the
+# embed in headless Chromium (installed from Debian's packages when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,8 @@ fi
 TEST_MODERATO_BACKEND=sled cargo test --locked
 # The storage and HTTP tests once more, each on a fresh PostgreSQL database.
 TEST_MODERATO_BACKEND=postgres cargo test --locked --test api
-# `cargo test` built target/debug/moderato; the browser tests drive it.
+# `cargo test` built target/debug/moderato; the fuzzer and the browser
+# tests drive it.
 cargo build --locked --bin moderato
+bash tests/fuzz/run.sh
 bash tests/browser/run.sh

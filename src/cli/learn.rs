@@ -156,13 +156,11 @@ fn with_core(
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async {
         // On the runtime: a PostgreSQL store starts its watcher on it.
-        let moderator = startup::offline(config).map_err(|e| {
+        let core = startup::offline(config).map_err(|e| {
             format!("cannot open the database (is the service still running?): {e}")
         })?;
-        let out = f(&moderator).await;
-        moderator
-            .store()
-            .flush()
+        let out = f(&core.moderator).await;
+        core.close()
             .await
             .map_err(|e| format!("final flush: {e}"))?;
         out

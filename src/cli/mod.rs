@@ -1,6 +1,7 @@
 //! Command line: `moderato [--config FILE] [serve]`, `moderato healthcheck`,
 //! `moderato rules check`, `moderato rules eval FILE.jsonl`,
-//! `moderato check [--repair]`, `moderato import FILE`, `moderato export`,
+//! `moderato check [--repair]`, `moderato restore FILE [--force]`,
+//! `moderato import FILE`, `moderato export`,
 //! `moderato learn replay | train | stats | rebuild`.
 
 use std::io::{Read, Write};
@@ -12,6 +13,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 mod learn;
+mod restore;
 mod rules;
 mod transfer;
 
@@ -20,7 +22,7 @@ use crate::domain::Comment;
 use crate::domain::moderation::fingerprint;
 use crate::domain::privacy::Privacy;
 use crate::startup::{self, App, shutdown_signal};
-use crate::store::{Report, SledStore};
+use crate::store::{Report, SealCheck, SledStore};
 use crate::{secrets, telemetry};
 
 /// Self-hosted comment moderation for blogs.
@@ -50,6 +52,16 @@ enum Command {
         /// ones.
         #[arg(long)]
         repair: bool,
+    },
+    /// Bring a backup (`moderato-backup-*.ndjson.gz`) back into the data
+    /// directory (stop the service first). The directory must hold the
+    /// backup's master key (secret.key) and no database, unless --force.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Move an existing database aside (never deleted) and restore.
+        #[arg(long)]
+        force: bool,
     },
     /// Import comments from WordPress (WXR), Disqus, Isso or moderato's own
     /// export, on a stopped service (a running one holds the database: use
@@ -131,6 +143,11 @@ enum RulesCommand {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init("info");
+    // A panic (a bug) is one log line like every other error, not a
+    // backtrace dump on standard error.
+    std::panic::set_hook(Box::new(|info| {
+        tracing::error!("internal error (please report it): {info}");
+    }));
     let config = match Config::load(
         cli.config.as_deref(),
         std::env::vars().filter(|(k, _)| k != "MODERATO_CONFIG"),
@@ -146,6 +163,9 @@ pub fn run() -> ExitCode {
         Command::Healthcheck => healthcheck(&config),
         Command::Rules { command } => rules_command(command, &config),
         Command::Check { repair } => check_command(&config, repair),
+        Command::Restore { file, force } => print_outcome(
+            restore::restore(&config, &file, force).map_err(|e| format!("restore: {e}")),
+        ),
         Command::Import {
             file,
             format,
@@ -192,18 +212,31 @@ fn print_outcome(outcome: Result<String, String>) -> ExitCode {
 
 /// `moderato check [--repair]`: prints a summary to standard output.
 fn check_command(config: &Config, repair: bool) -> ExitCode {
-    let report = if config.uses_postgres() {
-        check_postgres(config, repair)
-    } else {
-        match check_sled(config, repair) {
-            Ok(report) => report,
-            Err(code) => return code,
-        }
+    if config.uses_postgres() {
+        // No seal on PostgreSQL: the server keeps its own files whole.
+        return print_report(check_postgres(config, repair), |_| true);
+    }
+    let (store, report) = match check_sled(config, repair) {
+        Ok(checked) => checked,
+        Err(code) => return code,
     };
+    print_report(report, |report| {
+        seal_line(&store, config, repair && report.is_consistent())
+    })
+}
+
+/// Prints a check's report, then whatever `and_then` adds (the seal on
+/// sled); exit 0 only when both found nothing wrong, 2 when the database
+/// could not be read.
+fn print_report(
+    report: Result<Report, String>,
+    and_then: impl FnOnce(&Report) -> bool,
+) -> ExitCode {
     match report {
         Ok(report) => {
             let _ = writeln!(std::io::stdout().lock(), "{report}");
-            if report.is_consistent() {
+            let rest_ok = and_then(&report);
+            if report.is_consistent() && rest_ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -253,7 +286,10 @@ fn with_sources(error: &dyn std::error::Error) -> String {
 }
 
 /// The check on sled: the service must be stopped (sled locks its files).
-fn check_sled(config: &Config, repair: bool) -> Result<Result<Report, String>, ExitCode> {
+fn check_sled(
+    config: &Config,
+    repair: bool,
+) -> Result<(SledStore, Result<Report, String>), ExitCode> {
     let db_path = config.db_path();
     if !db_path.is_dir() {
         tracing::error!(path = %db_path.display(), "no database here (is data_dir right?)");
@@ -269,7 +305,7 @@ fn check_sled(config: &Config, repair: bool) -> Result<Result<Report, String>, E
     let report = if repair {
         // Missing fingerprints can be recomputed with the master key; the
         // data directory exists, so this reads the key and creates nothing.
-        match secrets::master_key(&config.data_dir) {
+        match secrets::master_key(&config.data_dir, true) {
             Ok(master) => {
                 let privacy = Privacy::new(&master);
                 store.repair_with(&|c: &Comment| fingerprint::of_stored(&privacy, c))
@@ -282,7 +318,52 @@ fn check_sled(config: &Config, repair: bool) -> Result<Result<Report, String>, E
     } else {
         store.check()
     };
-    Ok(report.map_err(|e| e.to_string()))
+    let report = report.map_err(|e| e.to_string());
+    Ok((store, report))
+}
+
+/// Compares the database with its seal (what it held at the last clean
+/// stop) and prints the outcome; after a repair, seals what is there now:
+/// the operator has accepted it. Whether nothing is wrong.
+fn seal_line(store: &SledStore, config: &Config, reseal: bool) -> bool {
+    let mut stdout = std::io::stdout().lock();
+    if reseal {
+        return match store.write_seal(&config.data_dir, true) {
+            Ok(()) => {
+                let _ = writeln!(
+                    stdout,
+                    "seal: written (the database is accepted as it is now)"
+                );
+                true
+            }
+            Err(e) => {
+                tracing::error!("the seal could not be written: {e}");
+                false
+            }
+        };
+    }
+    match store.check_seal(&config.data_dir) {
+        Ok(SealCheck::Matches) => {
+            let _ = writeln!(stdout, "seal: matches the last clean stop");
+            true
+        }
+        Ok(SealCheck::Unknown(why)) => {
+            let _ = writeln!(stdout, "seal: not compared ({why})");
+            true
+        }
+        Ok(SealCheck::Differs { sealed, found }) => {
+            let _ = writeln!(
+                stdout,
+                "seal: DIFFERS from the last clean stop ({sealed} comments then, {found} now): \
+                 restore a backup, or run `moderato check --repair` to accept what is left"
+            );
+            false
+        }
+        Err(e) => {
+            tracing::error!("the seal cannot be read: {e}");
+            false
+        }
+    }
 }
 
 fn rules_command(command: RulesCommand, config: &Config) -> ExitCode {
@@ -318,7 +399,7 @@ fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
         let app = match App::build(config).await {
             Ok(app) => app,
             Err(e) => {
@@ -333,8 +414,16 @@ fn serve(config: Config) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-    })
+    });
+    // Dropping a runtime waits for its blocking threads without limit; a
+    // flush stuck in the kernel (a failed disk) would keep the process
+    // alive after SIGTERM. Everything acknowledged is on disk already.
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    code
 }
+
+/// How long stopping waits for blocking work (a flush) still running.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// A plain HTTP/1.1 GET over a TCP socket: no client library, no curl.
 fn healthcheck(config: &Config) -> ExitCode {

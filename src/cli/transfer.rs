@@ -7,7 +7,6 @@ use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -53,8 +52,8 @@ pub fn import_command(config: &Config, args: ImportArgs) -> ExitCode {
     let runtime = runtime();
     // The PostgreSQL store starts its watcher on the runtime it opens in.
     let _entered = runtime.enter();
-    let moderator = match open(config) {
-        Ok(moderator) => moderator,
+    let core = match open(config) {
+        Ok(core) => core,
         Err(code) => return code,
     };
     let options = Options {
@@ -63,16 +62,19 @@ pub fn import_command(config: &Config, args: ImportArgs) -> ExitCode {
         learn: args.learn,
     };
     let progress = progress_line();
-    let result = runtime.block_on(transfer::import_file(
-        moderator,
-        &args.file,
-        options,
-        &|handled| {
-            if let Some(bar) = &progress {
-                bar.set_position(handled);
-            }
-        },
-    ));
+    let result = runtime.block_on(async {
+        let result =
+            transfer::import_file(core.moderator.clone(), &args.file, options, &|handled| {
+                if let Some(bar) = &progress {
+                    bar.set_position(handled);
+                }
+            })
+            .await;
+        // What was stored is kept (and sealed) whether or not the file
+        // was read to its end.
+        close(core).await;
+        result
+    });
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
@@ -133,10 +135,11 @@ pub fn export_command(config: &Config, args: ExportArgs) -> ExitCode {
     };
     let runtime = runtime();
     let _entered = runtime.enter();
-    let moderator = match open(config) {
-        Ok(moderator) => moderator,
+    let core = match open(config) {
+        Ok(core) => core,
         Err(code) => return code,
     };
+    let moderator = core.moderator.clone();
     let out: Box<dyn Write + Send> = match &args.out {
         Some(path) => match File::create(path) {
             Ok(file) => Box::new(BufWriter::new(file)),
@@ -148,7 +151,7 @@ pub fn export_command(config: &Config, args: ExportArgs) -> ExitCode {
         None => Box::new(BufWriter::new(std::io::stdout())),
     };
     let result = runtime.block_on(async {
-        match site {
+        let result = match site {
             None => transfer::ndjson::export(&moderator, out).await.map(|_| ()),
             Some(origin) => {
                 let blog = Blog {
@@ -159,7 +162,9 @@ pub fn export_command(config: &Config, args: ExportArgs) -> ExitCode {
                     .await
                     .map(|_| ())
             }
-        }
+        };
+        close(core).await;
+        result
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -171,10 +176,10 @@ pub fn export_command(config: &Config, args: ExportArgs) -> ExitCode {
 }
 
 /// The core over the data directory, or the exit code after saying why not.
-fn open(config: &Config) -> Result<Arc<crate::domain::moderation::Moderator>, ExitCode> {
+fn open(config: &Config) -> Result<startup::Offline, ExitCode> {
     match startup::offline_moderator(config) {
-        Ok(moderator) => Ok(Arc::new(moderator)),
-        Err(startup::Error::Store(e)) => {
+        Ok(core) => Ok(core),
+        Err(e @ (startup::Error::Store(_) | startup::Error::InUse(_))) => {
             tracing::error!(
                 path = %config.db_path().display(),
                 "cannot open the database: {e}. If the service is running it holds the database: \
@@ -189,6 +194,15 @@ fn open(config: &Config) -> Result<Arc<crate::domain::moderation::Moderator>, Ex
             tracing::error!("{e}");
             Err(ExitCode::from(2))
         }
+    }
+}
+
+/// Ends the command's hold on the database as a clean stop does (the
+/// final flush, sled's seal); a failure is logged: what was stored is on
+/// disk either way.
+async fn close(core: startup::Offline) {
+    if let Err(e) = core.close().await {
+        tracing::error!("closing the database: {e}");
     }
 }
 

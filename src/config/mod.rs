@@ -26,6 +26,21 @@ pub use crate::domain::moderation::ModerationMode;
 pub use notifications::{parse_mailbox, parse_recipients};
 pub use reader::{MAX_EDIT_WINDOW, parse_duration};
 
+/// `90s`, `30m`, `24h`, `7d` as a duration (at least one second).
+pub fn parse_period(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let unit = text.chars().last()?;
+    let number: u64 = text[..text.len() - unit.len_utf8()].trim().parse().ok()?;
+    let seconds = match unit {
+        's' => number,
+        'm' => number.checked_mul(60)?,
+        'h' => number.checked_mul(3600)?,
+        'd' => number.checked_mul(86_400)?,
+        _ => return None,
+    };
+    (seconds > 0).then(|| Duration::from_secs(seconds))
+}
+
 /// Prefix of every environment variable that overrides a configuration key.
 pub const ENV_PREFIX: &str = "MODERATO_";
 
@@ -128,6 +143,17 @@ pub struct Config {
     /// Largest file `POST /admin/import` accepts, in MiB (streamed to a
     /// temporary file in `data_dir`, never held in memory).
     pub max_import_mb: u64,
+    // ---- When things go wrong (issue 15) ----
+    /// Writes are refused (503) while less than this many MiB are free on
+    /// the data directory's file system; 0 turns the check off.
+    pub disk_reserve_mb: u64,
+    /// Where scheduled backups go; empty means `<data_dir>/backups`.
+    pub backup_dir: PathBuf,
+    /// Time between two backups (`90s`, `30m`, `24h`, `7d`); empty turns
+    /// backups off.
+    pub backup_every: String,
+    /// Backups kept; older ones are removed.
+    pub backup_keep: u64,
     /// How long a writer may edit or delete their comment (`15m`, `90s`,
     /// `0` turns it off).
     pub edit_window: String,
@@ -177,6 +203,10 @@ impl Default for Config {
             notify_queue_capacity: 256,
             link_ttl_hours: 24 * 7,
             max_import_mb: 256,
+            disk_reserve_mb: 2,
+            backup_dir: PathBuf::new(),
+            backup_every: String::new(),
+            backup_keep: 7,
             edit_window: "15m".into(),
             reader_digest_minutes: 5,
             reader_mails_per_day: 20,
@@ -343,12 +373,19 @@ impl Config {
             ("notify_queue_capacity", self.notify_queue_capacity),
             ("link_ttl_hours", self.link_ttl_hours),
             ("max_import_mb", self.max_import_mb),
+            ("backup_keep", self.backup_keep),
             ("database_pool_size", self.database_pool_size),
         ];
         for (key, value) in positive {
             if value == 0 {
                 return invalid(key, "must be greater than 0");
             }
+        }
+        if !self.backup_every.trim().is_empty() && parse_period(&self.backup_every).is_none() {
+            return invalid(
+                "backup_every",
+                "expected a period such as 90s, 30m, 24h or 7d (empty turns backups off)",
+            );
         }
         self.validate_database()?;
         notifications::validate(self)
@@ -387,6 +424,13 @@ impl Config {
             return invalid(
                 "master_key_file",
                 "is required with database_url (every replica needs the same key)",
+            );
+        }
+        if !self.backup_every.trim().is_empty() {
+            return invalid(
+                "backup_every",
+                "must be empty with database_url: back PostgreSQL up with its own tools \
+                 (pg_dump, or the server's base backups and WAL archive)",
             );
         }
         Ok(())
@@ -432,6 +476,15 @@ impl Config {
     /// The parsed listen address (validated by [`Config::validate`]).
     pub fn listen_addr(&self) -> Option<SocketAddr> {
         self.listen.parse().ok()
+    }
+
+    /// Where scheduled backups go.
+    pub fn backup_path(&self) -> PathBuf {
+        if self.backup_dir.as_os_str().is_empty() {
+            self.data_dir.join("backups")
+        } else {
+            self.backup_dir.clone()
+        }
     }
 
     /// Where sled keeps its files, inside the data directory.

@@ -30,6 +30,9 @@ pub mod sanitize;
 pub mod subscription;
 pub mod thread;
 
+#[cfg(test)]
+mod properties;
+
 pub use comment::{
     Comment, CommentId, Decision, EditGrant, MAX_PAGE_CHARS, Notify, PageId, Status, StatusChange,
     Via, now_millis,

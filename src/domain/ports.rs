@@ -43,6 +43,17 @@ pub enum StoreError {
         /// The decoder's message.
         message: String,
     },
+    /// The store cannot take writes now: the disk is full, the file system
+    /// went read-only, the disk or the server does not answer. Nothing of
+    /// the refused write was acknowledged; the store recovers by itself
+    /// once the cause is gone (see [`Store::health`]), so the answer is
+    /// "try again later", not a fault of the request.
+    #[error("the store cannot write now: {reason}")]
+    Unavailable {
+        /// The cause in a few words (`no space left on device`), without
+        /// paths or data.
+        reason: String,
+    },
     /// The database itself failed (I/O, a lost connection, corruption).
     #[error("database error")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -136,6 +147,18 @@ pub struct StoreStats {
     pub flush_requests: u64,
     /// Flushes (fsyncs) done for them.
     pub flushes: u64,
+}
+
+/// Whether the store can take writes now ([`Store::health`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreHealth {
+    /// Writes are accepted. When false, writes answer
+    /// [`StoreError::Unavailable`] until the store recovers by itself.
+    pub writable: bool,
+    /// Reads are served (possibly while writes are refused).
+    pub readable: bool,
+    /// Why writes are refused, in a few words.
+    pub problem: Option<String>,
 }
 
 /// The moderation queue and everything kept with it.
@@ -389,6 +412,14 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Figures for `/metrics`.
     fn stats(&self) -> StoreStats;
+
+    // ---- Health (issue 15: when things go wrong) ----
+
+    /// Whether writes and reads are served now: `/healthz` and `/readyz`
+    /// answer from it. A store that refused a write for lack of space (or
+    /// a read-only file system, or a lost server) says so here until it
+    /// has recovered by itself.
+    fn health(&self) -> StoreHealth;
 
     // The outbox (domain::outbox): jobs are written by the write methods
     // above; the notification worker claims, completes and reschedules them.

@@ -7,7 +7,7 @@
 //! and the embed inserts them as text. [`escape`] is the one escaper of
 //! text for HTML and XML (pages, feeds, mails).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use ammonia::{Builder, UrlRelative};
 
@@ -55,7 +55,14 @@ impl Sanitizer {
     /// Builds the allowlist once.
     pub fn new() -> Sanitizer {
         let mut builder = Builder::empty();
+        // `Builder::empty()` empties only the tags: ammonia's default
+        // attributes stay (`title` and `lang` on every tag, `hreflang` on
+        // links, `cite` and `datetime` on `del`, `start` on `ol`, ...), so
+        // they are cleared here and the allowlist below is the whole of it
+        // (found by a property test).
         builder
+            .generic_attributes(HashSet::new())
+            .tag_attributes(HashMap::new())
             .tags(ALLOWED_TAGS.iter().copied().collect::<HashSet<_>>())
             .add_tag_attributes("a", ["href", "title"])
             .add_tag_attributes("abbr", ["title"])
@@ -70,7 +77,24 @@ impl Sanitizer {
 
     /// Cleans a comment and lays it out in paragraphs.
     pub fn clean(&self, text: &str) -> String {
-        self.builder.clean(&paragraphs(text)).to_string()
+        self.clean_html(&paragraphs(text))
+    }
+
+    /// The allowlist alone, on HTML: what [`Sanitizer::clean`] does after
+    /// laying out paragraphs. Its output is stable: cleaning it again
+    /// changes nothing (a property test says so).
+    pub fn clean_html(&self, html: &str) -> String {
+        let cleaned = self.builder.clean(html).to_string();
+        // An HTML parser drops a newline right after `<pre>`, and ammonia's
+        // serializer does not write the extra one the HTML standard asks
+        // for, so `<pre>\n\nx` came out as `<pre>\nx` and lost its newline
+        // on the next parse (found by a property test). `<pre>` never has
+        // attributes here, so the tag is always exactly this.
+        if cleaned.contains("<pre>\n") {
+            cleaned.replace("<pre>\n", "<pre>\n\n")
+        } else {
+            cleaned
+        }
     }
 }
 
@@ -85,7 +109,8 @@ fn paragraphs(text: &str) -> String {
         .filter(|c| !c.is_empty())
     {
         // Compared as bytes: the chunk may continue with any character, and
-        // a tag's length need not fall on a character boundary of it.
+        // a tag's length need not fall on a character boundary of it (a `</é`
+        // chunk panicked on a `str` slice; found by a property test).
         let starts_block = chunk.as_bytes().strip_prefix(b"<").is_some_and(|rest| {
             BLOCK_TAGS.iter().any(|tag| {
                 rest.get(..tag.len())

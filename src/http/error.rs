@@ -74,6 +74,13 @@ pub enum ApiError {
         /// When the client may try again.
         retry_after: Duration,
     },
+    /// The store cannot write now (disk full, read-only); nothing was
+    /// stored (503).
+    #[error("comments cannot be stored right now; try again in {} seconds", retry_after_secs(*.retry_after))]
+    StoreUnavailable {
+        /// When the client may try again.
+        retry_after: Duration,
+    },
     /// A rule file is invalid; the old rules stay in force (422).
     #[error("{0}")]
     InvalidRules(String),
@@ -108,6 +115,12 @@ impl From<moderation::Error> for ApiError {
             moderation::Error::Duplicate => ApiError::Duplicate,
             moderation::Error::QueueFull { retry_after } => ApiError::QueueFull { retry_after },
             moderation::Error::NotFound => ApiError::NotFound,
+            moderation::Error::Store(StoreError::Unavailable { reason }) => {
+                tracing::warn!(reason = %reason, "write refused: the store cannot write now");
+                ApiError::StoreUnavailable {
+                    retry_after: STORE_RETRY_AFTER,
+                }
+            }
             moderation::Error::Forbidden => ApiError::Forbidden,
             fault @ (moderation::Error::Store(_) | moderation::Error::Privacy(_)) => {
                 ApiError::internal(fault)
@@ -121,6 +134,10 @@ impl From<StoreError> for ApiError {
         ApiError::from(moderation::Error::from(e))
     }
 }
+
+/// What `Retry-After` says while the store cannot write: the store checks
+/// every few seconds whether the disk takes writes again.
+pub const STORE_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// Whole seconds, rounded up, never 0: what `Retry-After` carries.
 pub fn retry_after_secs(wait: Duration) -> u64 {
@@ -155,6 +172,9 @@ impl ApiError {
             ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::QueueFull { .. } => (StatusCode::SERVICE_UNAVAILABLE, "queue_full"),
+            ApiError::StoreUnavailable { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+            }
             ApiError::InvalidRules(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_rules"),
             ApiError::InvalidFile(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_file"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -194,7 +214,9 @@ impl Reply for ApiError {
             ApiError::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            ApiError::RateLimited { retry_after } | ApiError::QueueFull { retry_after } => {
+            ApiError::RateLimited { retry_after }
+            | ApiError::QueueFull { retry_after }
+            | ApiError::StoreUnavailable { retry_after } => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(retry_after_secs(retry_after)),

@@ -380,6 +380,7 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
 /// `GET /metrics`, behind the admin guard.
 pub fn routes(state: AppState) -> warp::filters::BoxedFilter<(Response,)> {
     endpoint(
+        warp::http::Method::GET,
         "/metrics",
         warp::path!("metrics")
             .and(warp::get())

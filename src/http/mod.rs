@@ -23,6 +23,7 @@ pub mod error;
 pub mod html;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod server;
 mod state;
 pub mod views;
@@ -56,6 +57,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(metrics::routes(state))
         .unify()
+        .or(openapi::routes())
+        .unify()
         .recover(error::handle_rejection)
         .unify();
     warp::any()
@@ -72,19 +75,25 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// Mounts one endpoint. `template` is its path as the API documents it
-/// (`/admin/comments/{id}`): the label of its log lines and metrics, set
-/// here, where the route is defined, so that no route goes unnamed.
+/// Mounts one endpoint: `method` and `template`, its path as the API
+/// documents it (`/admin/comments/{id}`), name it in the route table
+/// ([`mounted_routes`], which the OpenAPI test compares with
+/// `openapi.json`) and label its log lines and metrics, set here, where the
+/// route is defined, so that no route goes unnamed or undocumented.
 ///
-/// `route` must start with the endpoint's path and method filters. A
+/// `route` must start with the endpoint's path and `method` filters. A
 /// request that fails those passes on to the next route; any other refusal
 /// (a missing token, a bad body, a rate limit) is this endpoint's answer,
 /// and is answered here, with the label.
-pub fn endpoint<F, R>(template: &'static str, route: F) -> BoxedFilter<(Response,)>
+pub fn endpoint<F, R>(method: Method, template: &'static str, route: F) -> BoxedFilter<(Response,)>
 where
     F: Filter<Extract = (R,), Error = Rejection> + Clone + Send + Sync + 'static,
     R: Reply + 'static,
 {
+    ROUTE_TABLE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert((method.as_str().to_owned(), template));
     route
         .map(Reply::into_response)
         .or_else(|rejection: Rejection| async move {
@@ -101,6 +110,21 @@ where
             response
         })
         .boxed()
+}
+
+/// Every `(method, template)` mounted by [`endpoint`] in this process.
+static ROUTE_TABLE: std::sync::Mutex<std::collections::BTreeSet<(String, &'static str)>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// The route table: every `(method, template)` that [`endpoint`] mounted
+/// (after [`routes`] was built), sorted.
+pub fn mounted_routes() -> Vec<(String, &'static str)> {
+    ROUTE_TABLE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .cloned()
+        .collect()
 }
 
 /// One structured line per request: method, route template, path, status,

@@ -20,15 +20,24 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
+/// How long a writer waits for its flush. A disk that takes longer is
+/// treated as failed: the writer is told its write is not durable (it is
+/// not acknowledged), and the store reopens the database
+/// ([`super::reopen`]). Without a bound, a flush stuck in the kernel would
+/// hold every writer, and the service with them, for ever.
+pub const FLUSH_DEADLINE: Duration = Duration::from_secs(15);
+
 /// The outcome of one flush round: every ticket up to `covered` is on disk
-/// (or the flush failed with `error`).
+/// (or the flush failed with `error`, whose I/O kind is kept: a full disk
+/// is told apart from other failures).
 #[derive(Debug, Clone, Default)]
 struct Round {
     covered: u64,
-    error: Option<Arc<str>>,
+    error: Option<sled::Error>,
 }
 
 /// One flusher for the whole database; cloning shares it.
@@ -67,8 +76,25 @@ impl GroupCommit {
     /// Returns once every write made before the call is on disk.
     ///
     /// # Errors
-    /// The flush's I/O error, for every writer of that round.
+    /// The flush's I/O error, for every writer of that round; a
+    /// [`std::io::ErrorKind::TimedOut`] error after [`FLUSH_DEADLINE`].
     pub async fn flush(&self) -> Result<(), sled::Error> {
+        match tokio::time::timeout(FLUSH_DEADLINE, self.flush_unbounded()).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                tracing::error!(
+                    deadline_secs = FLUSH_DEADLINE.as_secs(),
+                    "database flush did not finish in time"
+                );
+                Err(sled::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the disk did not confirm the write in time",
+                )))
+            }
+        }
+    }
+
+    async fn flush_unbounded(&self) -> Result<(), sled::Error> {
         let inner = &self.inner;
         let ticket = inner.requested.fetch_add(1, Ordering::SeqCst) + 1;
         let mut rx = {
@@ -91,9 +117,7 @@ impl GroupCommit {
                 if round.covered >= ticket {
                     return match &round.error {
                         None => Ok(()),
-                        Some(message) => {
-                            Err(sled::Error::Io(std::io::Error::other(message.to_string())))
-                        }
+                        Some(error) => Err(error.clone()),
                     };
                 }
             }
@@ -115,8 +139,10 @@ impl GroupCommit {
             let db = inner.db.clone();
             let error = match tokio::task::spawn_blocking(move || db.flush()).await {
                 Ok(Ok(_)) => None,
-                Ok(Err(e)) => Some(Arc::<str>::from(e.to_string())),
-                Err(e) => Some(Arc::<str>::from(format!("flush task failed: {e}"))),
+                Ok(Err(e)) => Some(e),
+                Err(e) => Some(sled::Error::ReportableBug(format!(
+                    "flush task failed: {e}"
+                ))),
             };
             if let Some(e) = &error {
                 tracing::error!(error = %e, "database flush failed");

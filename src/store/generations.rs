@@ -42,6 +42,14 @@ impl PageGenerations {
     pub(super) fn bump(&self, page: &str) {
         self.slot(page).fetch_add(1, Ordering::AcqRel);
     }
+
+    /// Marks every page changed: after the database was reopened, what a
+    /// cache holds may include writes that never reached the disk.
+    pub(super) fn bump_all(&self) {
+        for slot in &self.slots {
+            slot.fetch_add(1, Ordering::AcqRel);
+        }
+    }
 }
 
 #[cfg(test)]

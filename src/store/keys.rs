@@ -31,6 +31,10 @@ pub const OUTBOX: &str = "outbox";
 /// sealed).
 pub const SUBSCRIBERS: &str = "subscribers";
 
+/// Key in sled's default tree: when a reopened handle last proved it can
+/// write (ms, big-endian). Holds no data.
+pub const WRITE_PROBE: &[u8] = b"moderato:write-probe";
+
 /// email key (32 bytes) ++ comment id -> a learned decision, binary (the
 /// learning filter's ledger, see [`super::learning`]).
 pub const LEDGER: &str = "ledger";

@@ -136,7 +136,7 @@ impl SledStore {
     }
 
     /// See [`crate::domain::ports::Store::put_ledger`].
-    pub(super) async fn put_ledger(&self, entries: &[Entry]) -> Result<Vec<Option<Entry>>, Error> {
+    pub async fn put_ledger(&self, entries: &[Entry]) -> Result<Vec<Option<Entry>>, Error> {
         let replaced = (&self.ledger,)
             .transaction(|(ledger,)| {
                 let mut replaced = Vec::with_capacity(entries.len());

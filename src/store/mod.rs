@@ -19,8 +19,10 @@ mod outbox;
 mod port;
 pub mod postgres;
 mod read;
+pub mod reopen;
 mod reply;
 mod rewrite;
+pub mod seal;
 mod subscribers;
 
 use std::sync::Arc;
@@ -36,10 +38,21 @@ use crate::domain::ports::{Fingerprints, StoreError as Error, Transition};
 use crate::domain::{Comment, CommentId, Status, Via, now_millis};
 
 pub use check::{Problem, Report};
+pub use reopen::ReopeningStore;
+pub use seal::SealCheck;
 
 impl From<sled::Error> for Error {
+    /// An I/O error of sled is [`Error::Unavailable`]: after one, sled
+    /// refuses every later write with the same error (it keeps it as a
+    /// global error, so that no write lands after a hole in its log), and
+    /// only a reopen of the database recovers ([`reopen`]).
     fn from(e: sled::Error) -> Error {
-        Error::Backend(Box::new(e))
+        match e {
+            sled::Error::Io(io) => Error::Unavailable {
+                reason: reopen::io_reason(&io),
+            },
+            other => Error::Backend(Box::new(other)),
+        }
     }
 }
 
@@ -82,11 +95,29 @@ impl SledStore {
     /// # Errors
     /// [`Error::Backend`] when the files cannot be opened.
     pub fn open(path: &std::path::Path, cache_capacity_bytes: u64) -> Result<SledStore, Error> {
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(cache_capacity_bytes)
-            .open()?;
-        SledStore::from_db(db)
+        SledStore::open_with(path, cache_capacity_bytes, Arc::default())
+    }
+
+    /// [`SledStore::open`], continuing the page generations of an earlier
+    /// handle of the same database (a reopen after an I/O failure).
+    fn open_with(
+        path: &std::path::Path,
+        cache_capacity_bytes: u64,
+        generations: Arc<generations::PageGenerations>,
+    ) -> Result<SledStore, Error> {
+        // sled may panic on a damaged file instead of returning an error:
+        // that is a damaged database too, never a crash.
+        let opened = std::panic::catch_unwind(|| {
+            sled::Config::new()
+                .path(path)
+                .cache_capacity(cache_capacity_bytes)
+                .open()
+        })
+        .map_err(|_| Error::Corrupt {
+            id: "database".into(),
+            message: "sled could not read its files".into(),
+        })?;
+        SledStore::from_db(opened?, generations)
     }
 
     /// A throw-away database for unit tests and benchmarks.
@@ -94,10 +125,13 @@ impl SledStore {
     /// # Errors
     /// [`Error::Backend`] when sled cannot create it.
     pub fn temporary() -> Result<SledStore, Error> {
-        SledStore::from_db(sled::Config::new().temporary(true).open()?)
+        SledStore::from_db(sled::Config::new().temporary(true).open()?, Arc::default())
     }
 
-    fn from_db(db: sled::Db) -> Result<SledStore, Error> {
+    fn from_db(
+        db: sled::Db,
+        generations: Arc<generations::PageGenerations>,
+    ) -> Result<SledStore, Error> {
         let store = SledStore {
             comments: db.open_tree(keys::COMMENTS)?,
             by_status: db.open_tree(keys::BY_STATUS)?,
@@ -113,7 +147,7 @@ impl SledStore {
             commit: commit::GroupCommit::new(db.clone()),
             db,
             counts: Arc::new(Default::default()),
-            generations: Arc::default(),
+            generations,
         };
         store.recount();
         store.clear_leases()?;
@@ -366,6 +400,18 @@ impl SledStore {
     /// Comments currently in `status` (from the in-memory counters).
     pub fn status_count(&self, status: Status) -> u64 {
         self.counts[status.index()].load(Ordering::Relaxed)
+    }
+
+    /// Writes a marker and flushes it, blocking: whether this handle can
+    /// write now (after a reopen, before taking writes again).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the write or the flush fails.
+    pub fn probe_write(&self) -> Result<(), Error> {
+        self.db
+            .insert(keys::WRITE_PROBE, &now_millis().to_be_bytes())?;
+        self.db.flush()?;
+        Ok(())
     }
 
     /// Bytes the database takes on disk.

@@ -1,31 +1,35 @@
-//! [`SledStore`] as the core's [`Store`] port. Each method hands over to
-//! the sled code of its concern (`mod.rs` writes, `read.rs` reads,
-//! `reply.rs`, `data.rs`); sled's reads are synchronous and fast (its page
-//! cache is in memory), so they run in place.
+//! [`ReopeningStore`] as the core's [`Store`] port. Each method hands over
+//! to the sled code of its concern (`mod.rs` writes, `read.rs` reads,
+//! `reply.rs`, `data.rs`) on the current handle: a write through
+//! [`ReopeningStore::writable`] and [`ReopeningStore::observe`] (refused
+//! while the disk cannot take it, and watched for I/O failures), a read
+//! through [`ReopeningStore::readable`]. sled's reads are synchronous and
+//! fast (its page cache is in memory), so they run in place.
 
 use async_trait::async_trait;
 
-use super::SledStore;
+use super::{ReopeningStore, SledStore};
 use crate::domain::comment::History;
 use crate::domain::learn::ledger::Entry as LedgerEntry;
 use crate::domain::outbox::{JobId, QueuedJob, Scheduled};
 use crate::domain::ports::{
     Decided, Fingerprinter, Fingerprints, ListQuery, Listing, Rewrite, Store, StoreError,
-    StoreStats, Transition,
+    StoreHealth, StoreStats, Transition,
 };
 use crate::domain::privacy::EmailKey;
 use crate::domain::subscription::Subscriber;
 use crate::domain::{Comment, CommentId, Status, Via};
 
 #[async_trait]
-impl Store for SledStore {
+impl Store for ReopeningStore {
     async fn insert(
         &self,
         comment: &Comment,
         prints: &Fingerprints,
         jobs: &[Scheduled],
     ) -> Result<(), StoreError> {
-        SledStore::insert(self, comment, prints, jobs).await
+        let store = self.writable()?;
+        self.observe(SledStore::insert(&store, comment, prints, jobs).await)
     }
 
     async fn insert_reply(
@@ -34,7 +38,8 @@ impl Store for SledStore {
         fingerprint: [u8; 32],
         jobs: &[Scheduled],
     ) -> Result<Comment, StoreError> {
-        SledStore::insert_reply(self, reply, fingerprint, jobs).await
+        let store = self.writable()?;
+        self.observe(SledStore::insert_reply(&store, reply, fingerprint, jobs).await)
     }
 
     async fn set_status(
@@ -44,22 +49,26 @@ impl Store for SledStore {
         via: Via,
         jobs: &[Scheduled],
     ) -> Result<Option<Transition>, StoreError> {
-        SledStore::set_status(self, id, status, via, jobs).await
+        let store = self.writable()?;
+        self.observe(SledStore::set_status(&store, id, status, via, jobs).await)
     }
 
     async fn delete(&self, id: CommentId) -> Result<bool, StoreError> {
-        SledStore::delete(self, id).await
+        let store = self.writable()?;
+        self.observe(SledStore::delete(&store, id).await)
     }
 
     async fn import(&self, comment: &Comment, prints: &Fingerprints) -> Result<bool, StoreError> {
-        SledStore::import(self, comment, prints)
+        let store = self.writable()?;
+        self.observe(SledStore::import(&store, comment, prints))
     }
 
     async fn import_batch(
         &self,
         batch: &[(&Comment, &Fingerprints)],
     ) -> Result<Vec<bool>, StoreError> {
-        SledStore::import_batch(self, batch)
+        let store = self.writable()?;
+        self.observe(SledStore::import_batch(&store, batch))
     }
 
     async fn erase_commenter(
@@ -67,19 +76,25 @@ impl Store for SledStore {
         email: EmailKey,
         fingerprint: &Fingerprinter,
     ) -> Result<usize, StoreError> {
-        SledStore::erase_commenter(self, email, fingerprint).await
+        let store = self.writable()?;
+        self.observe(SledStore::erase_commenter(&store, email, fingerprint).await)
     }
 
     async fn claim_link(&self, mac: &[u8; 32]) -> Result<bool, StoreError> {
-        SledStore::claim_link(self, mac).await
+        let store = self.writable()?;
+        self.observe(SledStore::claim_link(&store, mac).await)
     }
 
     async fn release_link(&self, mac: &[u8; 32]) -> Result<(), StoreError> {
-        SledStore::release_link(self, mac)
+        // A release undoes a claim whose decision failed: tried even while
+        // writes are refused (it may well fail too, and then the link stays
+        // used: the author decides in the admin page).
+        let store = self.readable()?;
+        self.observe(SledStore::release_link(&store, mac))
     }
 
     async fn link_used(&self, mac: &[u8; 32]) -> Result<bool, StoreError> {
-        SledStore::link_used(self, mac)
+        SledStore::link_used(&*self.readable()?, mac)
     }
 
     async fn rewrite(
@@ -89,15 +104,16 @@ impl Store for SledStore {
         change: Rewrite<'_>,
         jobs: &[Scheduled],
     ) -> Result<(), StoreError> {
-        SledStore::rewrite(self, before, old_print, change, jobs).await
+        let store = self.writable()?;
+        self.observe(SledStore::rewrite(&store, before, old_print, change, jobs).await)
     }
 
     async fn comments_of(&self, email: EmailKey) -> Result<Vec<Comment>, StoreError> {
-        SledStore::comments_of(self, email)
+        SledStore::comments_of(&*self.readable()?, email)
     }
 
     async fn subscriber(&self, email: EmailKey) -> Result<Option<Subscriber>, StoreError> {
-        SledStore::subscriber(self, email)
+        SledStore::subscriber(&*self.readable()?, email)
     }
 
     async fn put_subscriber(
@@ -106,7 +122,8 @@ impl Store for SledStore {
         after: Option<&Subscriber>,
         jobs: &[Scheduled],
     ) -> Result<(), StoreError> {
-        SledStore::put_subscriber(self, before, after, jobs).await
+        let store = self.writable()?;
+        self.observe(SledStore::put_subscriber(&store, before, after, jobs).await)
     }
 
     async fn subscribers_after(
@@ -114,31 +131,32 @@ impl Store for SledStore {
         after: Option<EmailKey>,
         limit: usize,
     ) -> Result<Vec<Subscriber>, StoreError> {
-        SledStore::subscribers_after(self, after, limit)
+        SledStore::subscribers_after(&*self.readable()?, after, limit)
     }
 
     async fn has_replies(&self, page: &str, id: CommentId) -> Result<bool, StoreError> {
-        SledStore::has_replies(self, page, id)
+        SledStore::has_replies(&*self.readable()?, page, id)
     }
 
     async fn flush(&self) -> Result<(), StoreError> {
-        SledStore::flush(self).await
+        let store = self.writable()?;
+        self.observe(SledStore::flush(&store).await)
     }
 
     async fn get(&self, id: CommentId) -> Result<Option<Comment>, StoreError> {
-        SledStore::get(self, id)
+        SledStore::get(&*self.readable()?, id)
     }
 
     async fn approved_for_page(&self, page: &str) -> Result<Vec<Comment>, StoreError> {
-        SledStore::approved_for_page(self, page)
+        SledStore::approved_for_page(&*self.readable()?, page)
     }
 
     async fn approved_count(&self, page: &str) -> Result<usize, StoreError> {
-        SledStore::approved_count(self, page)
+        SledStore::approved_count(&*self.readable()?, page)
     }
 
     async fn list(&self, query: ListQuery<'_>) -> Result<Listing, StoreError> {
-        SledStore::list(self, query)
+        SledStore::list(&*self.readable()?, query)
     }
 
     async fn comments_after(
@@ -146,23 +164,24 @@ impl Store for SledStore {
         after: Option<CommentId>,
         limit: usize,
     ) -> Result<Vec<Comment>, StoreError> {
-        SledStore::comments_after(self, after, limit)
+        SledStore::comments_after(&*self.readable()?, after, limit)
     }
 
     async fn history(&self, email: EmailKey) -> Result<History, StoreError> {
-        SledStore::history(self, email)
+        SledStore::history(&*self.readable()?, email)
     }
 
     async fn text_last_seen(&self, text: &[u8; 32]) -> Result<Option<i64>, StoreError> {
-        SledStore::text_last_seen(self, text)
+        SledStore::text_last_seen(&*self.readable()?, text)
     }
 
     fn status_count(&self, status: Status) -> u64 {
-        SledStore::status_count(self, status)
+        self.readable()
+            .map_or(0, |store| SledStore::status_count(&store, status))
     }
 
     fn page_generation(&self, page: &str) -> u64 {
-        SledStore::page_generation(self, page)
+        self.page_generation(page)
     }
 
     async fn claim_jobs(
@@ -171,19 +190,22 @@ impl Store for SledStore {
         lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<QueuedJob>, StoreError> {
-        SledStore::claim_jobs(self, now, lease_ms, limit)
+        let store = self.writable()?;
+        self.observe(SledStore::claim_jobs(&store, now, lease_ms, limit))
     }
 
     async fn complete_job(&self, id: JobId) -> Result<(), StoreError> {
-        SledStore::complete_job(self, id)
+        let store = self.writable()?;
+        self.observe(SledStore::complete_job(&store, id))
     }
 
     async fn reschedule_job(&self, id: JobId, at: i64, attempts: u32) -> Result<(), StoreError> {
-        SledStore::reschedule_job(self, id, at, attempts)
+        let store = self.writable()?;
+        self.observe(SledStore::reschedule_job(&store, id, at, attempts))
     }
 
     async fn pending_jobs(&self) -> Result<u64, StoreError> {
-        Ok(SledStore::pending_jobs(self))
+        Ok(SledStore::pending_jobs(&*self.readable()?))
     }
 
     async fn record_decision(
@@ -194,18 +216,21 @@ impl Store for SledStore {
         jobs: &[Scheduled],
         learned: Option<&LedgerEntry>,
     ) -> Result<Option<Decided>, StoreError> {
-        SledStore::record_decision(self, id, status, via, jobs, learned).await
+        let store = self.writable()?;
+        self.observe(SledStore::record_decision(&store, id, status, via, jobs, learned).await)
     }
 
     async fn put_ledger(
         &self,
         entries: &[LedgerEntry],
     ) -> Result<Vec<Option<LedgerEntry>>, StoreError> {
-        SledStore::put_ledger(self, entries).await
+        let store = self.writable()?;
+        self.observe(SledStore::put_ledger(&store, entries).await)
     }
 
     async fn forget_reader(&self, email: EmailKey) -> Result<Vec<LedgerEntry>, StoreError> {
-        SledStore::forget_reader(self, email).await
+        let store = self.writable()?;
+        self.observe(SledStore::forget_reader(&store, email).await)
     }
 
     async fn ledger_after(
@@ -213,15 +238,25 @@ impl Store for SledStore {
         after: Option<(EmailKey, CommentId)>,
         limit: usize,
     ) -> Result<Vec<LedgerEntry>, StoreError> {
-        SledStore::ledger_after(self, after, limit)
+        SledStore::ledger_after(&*self.readable()?, after, limit)
     }
 
+    // `release_claims` keeps the port's default: one sled process frees
+    // every lease when it opens the database.
+
     fn stats(&self) -> StoreStats {
-        let (flush_requests, flushes) = self.commit_stats();
+        let Ok(store) = self.readable() else {
+            return StoreStats::default();
+        };
+        let (flush_requests, flushes) = store.commit_stats();
         StoreStats {
-            size_on_disk: self.size_on_disk().ok(),
+            size_on_disk: store.size_on_disk().ok(),
             flush_requests,
             flushes,
         }
+    }
+
+    fn health(&self) -> StoreHealth {
+        ReopeningStore::health(self)
     }
 }

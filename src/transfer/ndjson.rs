@@ -77,6 +77,11 @@ impl Lines {
                     message: format!("the line is longer than {MAX_LINE_BYTES} bytes"),
                 });
             }
+            // A byte order mark, as Windows editors write it, is not part
+            // of the first record.
+            if self.line == 1 && self.buffer.starts_with(b"\xEF\xBB\xBF") {
+                self.buffer.drain(..3);
+            }
             let raw = self.buffer.trim_ascii();
             if raw.is_empty() {
                 continue;

@@ -235,6 +235,7 @@ fn the_core_knows_no_shell_and_shells_do_not_use_each_other() {
         ("secrets", &["domain"]),
         ("telemetry", &[]),
         ("store", &["domain"]),
+        ("backup", &["domain"]),
         ("notify", &["domain", "config"]),
         ("import", &["domain"]),
         // The WXR writer shares the reader's vocabulary of the format.

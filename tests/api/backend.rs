@@ -119,8 +119,13 @@ pub fn backend_env(dir: &Path) -> Vec<(&'static str, String)> {
                 "MODERATO_MASTER_KEY_FILE",
                 key_file(dir).display().to_string(),
             ),
-            // Required with a database URL, as for every replica.
-            ("MODERATO_ADMIN_TOKEN", "command-line-test-token".to_owned()),
+            // Required with a database URL, as for every replica; the
+            // one the tests send, so a service started with these answers
+            // them.
+            (
+                "MODERATO_ADMIN_TOKEN",
+                crate::helpers::ADMIN_TOKEN.to_owned(),
+            ),
         ],
     }
 }

@@ -254,6 +254,148 @@ pub async fn three_pending(app: &TestApp) -> Vec<String> {
     ids
 }
 
+/// A `moderato` process that is killed (and reaped) when the test ends,
+/// however it ends: a failed assertion never leaves a server running.
+/// Derefs to its [`std::process::Child`].
+#[derive(Debug)]
+pub struct Running(pub std::process::Child);
+
+impl Running {
+    /// Spawns `command` under the guard.
+    pub fn spawn(command: &mut std::process::Command) -> Running {
+        Running(command.spawn().expect("start moderato"))
+    }
+}
+
+impl std::ops::Deref for Running {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Already gone (waited for) is fine: kill then fails, wait returns.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the real binary on `data` and `port`, rules from the repository,
+/// the test token, rate limits off, plus `env` (e.g. the backend's).
+pub fn start_moderato(data: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Running {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_moderato"));
+    command
+        .env("MODERATO_LISTEN", format!("127.0.0.1:{port}"))
+        .env("MODERATO_DATA_DIR", data)
+        .env(
+            "MODERATO_RULES_DIR",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
+        )
+        .env("MODERATO_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("MODERATO_RATE_LIMITS_ENABLED", "false")
+        .env("RUST_LOG", "warn");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    Running::spawn(&mut command)
+}
+
+/// Sends SIGTERM and waits at most `limit` for the exit; its code, or a
+/// panic saying the process did not stop.
+pub fn sigterm(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status.code();
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("moderato did not stop within {limit:?} of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `moderato check` on `data` (plus `env`, e.g. the backend's): its exit
+/// code and its report.
+pub fn moderato_check(data: &std::path::Path, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_moderato"))
+        .arg("check")
+        .envs(env.iter().copied())
+        .env("MODERATO_DATA_DIR", data)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("moderato check");
+    (
+        output.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+/// Every stored comment id, any status, through the admin listing.
+pub async fn all_ids(client: &reqwest::Client, base: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10_000 {
+        let mut url = format!("{base}/admin/comments?status=all&limit=200");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = client
+            .get(url)
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        let comments = page["comments"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a listing, not: {page}"));
+        for c in comments {
+            ids.push(c["id"].as_str().expect("id").to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return ids,
+        }
+    }
+    panic!("listing did not end");
+}
+
+/// Panics, saying why, unless the tests run as root (CI does): a test
+/// that needs to mount a file system must fail loudly elsewhere, never
+/// pass without having run.
+pub fn require_root(what: &str) {
+    let uid = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .expect("id -u");
+    assert_eq!(
+        String::from_utf8_lossy(&uid.stdout).trim(),
+        "0",
+        "{what} needs root (it mounts a small file system; CI runs as root): \
+         run the tests as root"
+    );
+}
+
 /// Every file under `dir` with its contents.
 pub fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();

@@ -358,6 +358,26 @@ async fn an_isso_database_imports_with_its_markdown_rendered_and_emails_sealed()
 }
 
 #[tokio::test]
+async fn a_json_lines_file_with_a_byte_order_mark_imports() {
+    // Arrange: a file saved by a Windows editor starts with a BOM.
+    let app = TestApp::new();
+    let mut body = b"\xEF\xBB\xBF".to_vec();
+    body.extend_from_slice(
+        br#"{"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV", "page": "/a/", "author": "Ann", "email": "ann@example.org", "text": "Thank you.", "status": "approved", "created_at": 1700000000000, "updated_at": 1700000000000}"#,
+    );
+    body.push(b'\n');
+
+    // Act
+    let report = import(&app, "", body).await;
+
+    // Assert
+    assert_eq!(report["imported"], 1, "{report}");
+    let stored = app.stored().await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0]["id"], "01ARZ3NDEKTSV4RRFFQ69G5FAV");
+}
+
+#[tokio::test]
 async fn a_malformed_file_gets_its_position_and_stores_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cases: [(&str, Vec<u8>, &str); 5] = [

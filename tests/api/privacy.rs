@@ -136,16 +136,18 @@ async fn no_log_line_contains_the_email() {
     // Logs go to a file: a pipe that nobody drains would block the server.
     let log_path = dir.path().join("moderato.log");
     let log_file = std::fs::File::create(&log_path).expect("log file");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_moderato"))
-        .envs(crate::backend::backend_env(dir.path()))
-        .env("MODERATO_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MODERATO_DATA_DIR", dir.path().join("data"))
-        .env("MODERATO_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::from(log_file.try_clone().expect("clone")))
-        .stderr(Stdio::from(log_file))
-        .spawn()
-        .expect("start moderato");
+    let mut child = crate::helpers::Running(
+        Command::new(env!("CARGO_BIN_EXE_moderato"))
+            .envs(crate::backend::backend_env(dir.path()))
+            .env("MODERATO_LISTEN", format!("127.0.0.1:{port}"))
+            .env("MODERATO_DATA_DIR", dir.path().join("data"))
+            .env("MODERATO_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("RUST_LOG", "trace")
+            .stdout(Stdio::from(log_file.try_clone().expect("clone")))
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .expect("start moderato"),
+    );
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     wait_healthy(&client, &base).await;

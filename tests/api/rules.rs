@@ -240,15 +240,17 @@ async fn sighup_reloads_the_rules_of_the_running_binary() {
     let dir = tempfile::tempdir().expect("tempdir");
     let rules = rules_copy(&dir);
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_moderato"))
-        .envs(crate::backend::backend_env(dir.path()))
-        .env("MODERATO_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MODERATO_DATA_DIR", dir.path().join("data"))
-        .env("MODERATO_RULES_DIR", &rules)
-        .env("MODERATO_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("start");
+    let mut child = crate::helpers::Running(
+        Command::new(env!("CARGO_BIN_EXE_moderato"))
+            .envs(crate::backend::backend_env(dir.path()))
+            .env("MODERATO_LISTEN", format!("127.0.0.1:{port}"))
+            .env("MODERATO_DATA_DIR", dir.path().join("data"))
+            .env("MODERATO_RULES_DIR", &rules)
+            .env("MODERATO_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("start"),
+    );
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     wait_healthy(&client, &base).await;

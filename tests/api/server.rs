@@ -123,14 +123,16 @@ async fn a_201_survives_sigkill_of_the_real_binary() {
     let data = dir.path().join("data");
     let backend = crate::backend::backend_env(dir.path());
     let start = |port: u16| {
-        Command::new(env!("CARGO_BIN_EXE_moderato"))
-            .envs(backend.iter().map(|(k, v)| (k, v)))
-            .env("MODERATO_LISTEN", format!("127.0.0.1:{port}"))
-            .env("MODERATO_DATA_DIR", &data)
-            .env("MODERATO_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .expect("start moderato")
+        crate::helpers::Running(
+            Command::new(env!("CARGO_BIN_EXE_moderato"))
+                .envs(backend.iter().map(|(k, v)| (k, v)))
+                .env("MODERATO_LISTEN", format!("127.0.0.1:{port}"))
+                .env("MODERATO_DATA_DIR", &data)
+                .env("MODERATO_ADMIN_TOKEN", ADMIN_TOKEN)
+                .env("RUST_LOG", "warn")
+                .spawn()
+                .expect("start moderato"),
+        )
     };
     let client = reqwest::Client::new();
     let port = free_port();
@@ -174,12 +176,14 @@ async fn a_201_survives_sigkill_of_the_real_binary() {
 async fn sigterm_stops_the_binary_cleanly_with_exit_0() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_moderato"))
-        .env("MODERATO_LISTEN", format!("127.0.0.1:{port}"))
-        .env("MODERATO_DATA_DIR", dir.path().join("data"))
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("start");
+    let mut child = crate::helpers::Running(
+        Command::new(env!("CARGO_BIN_EXE_moderato"))
+            .env("MODERATO_LISTEN", format!("127.0.0.1:{port}"))
+            .env("MODERATO_DATA_DIR", dir.path().join("data"))
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("start"),
+    );
     let client = reqwest::Client::new();
     wait_healthy(&client, &format!("http://127.0.0.1:{port}")).await;
     Command::new("kill")

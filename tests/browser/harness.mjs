@@ -60,9 +60,13 @@ export async function until(check, { timeout = 10_000, interval = 25, message = 
  * not passed on: the service refuses variables that name no key.
  */
 export async function startService({ blogOrigin, env = {} } = {}) {
+  // Where `cargo build` put it: CARGO_TARGET_DIR when set, as cargo does.
+  const targetDir = process.env.CARGO_TARGET_DIR
+    ? resolve(REPO, process.env.CARGO_TARGET_DIR)
+    : join(REPO, 'target');
   const bin = process.env.MODERATO_BIN
     ? resolve(process.env.MODERATO_BIN)
-    : join(REPO, 'target', 'debug', 'moderato');
+    : join(targetDir, 'debug', 'moderato');
   if (!existsSync(bin)) {
     throw new Error(`moderato binary not found at ${bin}: run \`cargo build\` first or set MODERATO_BIN`);
   }

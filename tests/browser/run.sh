@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the embed's browser tests against an already built binary
-# (MODERATO_BIN, default target/debug/moderato; this script builds nothing).
+# (MODERATO_BIN, default $CARGO_TARGET_DIR/debug/moderato or
+# target/debug/moderato; this script builds nothing).
 # Installs what is missing: Debian's Chromium and the pinned playwright-core.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

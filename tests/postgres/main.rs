@@ -9,6 +9,7 @@
 mod backend;
 mod balancer;
 mod check;
+mod health;
 #[path = "../api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;

@@ -145,4 +145,21 @@ fn database_url_requires_the_shared_secrets_and_names_the_missing_key() {
     )
     .expect("valid");
     assert!(!format!("{config:?}").contains("u:p@"));
+    // Scheduled backups are of sled's data directory: PostgreSQL has its
+    // own tools, and the refusal says so.
+    let backups = Config::load(
+        None,
+        env(&[
+            url,
+            ("MODERATO_ADMIN_TOKEN", "a-token-of-twenty-chars"),
+            ("MODERATO_MASTER_KEY_FILE", "/run/secrets/moderato.key"),
+            ("MODERATO_BACKUP_EVERY", "24h"),
+        ]),
+    )
+    .expect_err("refused");
+    let text = backups.to_string();
+    assert!(
+        text.contains("backup_every") && text.contains("pg_dump"),
+        "{text}"
+    );
 }

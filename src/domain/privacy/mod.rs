@@ -101,6 +101,22 @@ impl Privacy {
         }
     }
 
+    /// The key check value: a public fingerprint of the master key (a
+    /// derived value of its own purpose, from which the key cannot be
+    /// found). A shared PostgreSQL database stores it, so a replica started
+    /// with another key refuses to run instead of writing emails nobody can
+    /// read and hashes that match nothing.
+    pub fn key_check(&self) -> [u8; 32] {
+        self.key_check
+    }
+
+    /// [`Privacy::key_check`] as kept next to a sled database (`key.check`)
+    /// and in every backup, so a wrong or a new key is detected before it
+    /// writes anything: 32 hexadecimal characters (its first 16 bytes).
+    pub fn key_check_hex(&self) -> String {
+        hex::encode(&self.key_check[..16])
+    }
+
     /// Encrypts an email address; the result is `nonce || ciphertext`.
     ///
     /// # Errors
@@ -160,14 +176,6 @@ impl Privacy {
         let mut key = [0u8; 16];
         key.copy_from_slice(&self.feature_key[..16]);
         HashKey::new(key)
-    }
-
-    /// A value that identifies the master key without revealing it (a
-    /// derivation of its own purpose): a shared database stores it, so a
-    /// replica started with another key refuses to run instead of writing
-    /// emails nobody can read and hashes that match nothing.
-    pub fn key_check(&self) -> [u8; 32] {
-        self.key_check
     }
 
     /// The signer of form tokens (see the spam rules' `min_time`).

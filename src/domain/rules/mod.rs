@@ -11,6 +11,8 @@
 
 mod compile;
 mod normalize;
+#[cfg(test)]
+mod properties;
 mod spec;
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use warp::filters::BoxedFilter;
+use warp::http::Method;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
@@ -16,6 +17,7 @@ pub const MAX_BULK_IDS: usize = 500;
 /// The bulk route.
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     endpoint(
+        Method::POST,
         "/admin/comments/bulk",
         warp::path!("admin" / "comments" / "bulk")
             .and(warp::post())
@@ -53,7 +55,8 @@ enum BulkResult {
     Failed {
         id: Value,
         ok: bool,
-        /// `not_found`, `invalid_id`, or `internal` (logged).
+        /// `not_found`, `invalid_id`, `unavailable` (the store cannot
+        /// write now: try again), or `internal` (logged).
         error: &'static str,
     },
 }
@@ -61,7 +64,7 @@ enum BulkResult {
 /// POST /admin/comments/bulk `{"ids": [...], "action": "approve" | "reject" | "spam" | "delete"}`
 ///
 /// 200 with `{"results": [{"id", "ok": true, "status"} | {"id", "ok": false,
-/// "error": "not_found" | "invalid_id" | "internal"}]}`, in the order of
+/// "error": "not_found" | "invalid_id" | "unavailable" | "internal"}]}`, in the order of
 /// `ids`; one transaction per comment, so an unknown id (or a damaged
 /// record, logged) fails alone. `status` is `deleted` for deletions. 422 for a missing
 /// or unknown action, missing ids or more than [`MAX_BULK_IDS`]; 400 for a
@@ -125,6 +128,13 @@ async fn comments_bulk(request: BulkRequest, state: AppState) -> Result<Response
                 id: raw,
                 ok: false,
                 error: "not_found",
+            },
+            Err(crate::domain::moderation::Error::Store(
+                crate::domain::ports::StoreError::Unavailable { .. },
+            )) => BulkResult::Failed {
+                id: raw,
+                ok: false,
+                error: "unavailable",
             },
             Err(e) => {
                 // One damaged record must not stop the others; the cause is

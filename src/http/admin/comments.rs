@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use warp::filters::BoxedFilter;
-use warp::http::StatusCode;
+use warp::http::{Method, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
@@ -42,12 +42,16 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(admin())
         .and(with_state(state.clone()))
         .then(comment_delete);
-    endpoint("/admin/comments", list)
-        .or(endpoint("/admin/comments/{id}", one))
+    endpoint(Method::GET, "/admin/comments", list)
+        .or(endpoint(Method::GET, "/admin/comments/{id}", one))
         .unify()
-        .or(endpoint("/admin/comments/{id}/{action}", decide))
+        .or(endpoint(
+            Method::POST,
+            "/admin/comments/{id}/{action}",
+            decide,
+        ))
         .unify()
-        .or(endpoint("/admin/comments/{id}", delete))
+        .or(endpoint(Method::DELETE, "/admin/comments/{id}", delete))
         .unify()
         .boxed()
 }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use tempfile::NamedTempFile;
 use tokio::io::AsyncWriteExt;
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderValue, header};
+use warp::http::{HeaderValue, Method, header};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
@@ -48,10 +48,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(json_body::<EraseRequest>(r#"{"email": "..."}"#))
         .and(with_state(state))
         .then(data_erase);
-    endpoint("/admin/export", export)
-        .or(endpoint("/admin/import", import))
+    endpoint(Method::GET, "/admin/export", export)
+        .or(endpoint(Method::POST, "/admin/import", import))
         .unify()
-        .or(endpoint("/admin/erase", erase))
+        .or(endpoint(Method::POST, "/admin/erase", erase))
         .unify()
         .boxed()
 }
@@ -203,7 +203,24 @@ async fn data_import(
     match task.await.map_err(ApiError::internal)? {
         Ok(report) => Ok(warp::reply::json(&report).into_response()),
         Err(e) if e.is_file_error() => Err(ApiError::InvalidFile(e.to_string())),
+        // The store refused the writes (a full disk): 503 like every write;
+        // what was stored stays, and a second import adds the rest.
+        Err(transfer::Error::Store(e)) => Err(e.into()),
         Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+/// A full disk while spooling is the store's full disk (503, try later);
+/// another write error is a fault.
+fn spool_error(e: std::io::Error) -> ApiError {
+    match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            tracing::warn!(error = %e, "import refused: no space for the upload");
+            ApiError::StoreUnavailable {
+                retry_after: crate::http::error::STORE_RETRY_AFTER,
+            }
+        }
+        _ => ApiError::internal(e),
     }
 }
 
@@ -241,12 +258,12 @@ async fn spool(
         }
         while chunk.has_remaining() {
             let part = chunk.chunk();
-            file.write_all(part).await.map_err(ApiError::internal)?;
+            file.write_all(part).await.map_err(spool_error)?;
             let n = part.len();
             chunk.advance(n);
         }
     }
-    file.flush().await.map_err(ApiError::internal)?;
+    file.flush().await.map_err(spool_error)?;
     Ok(temp)
 }
 

@@ -7,7 +7,7 @@
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
-use warp::http::StatusCode;
+use warp::http::{Method, StatusCode};
 use warp::reply::Response;
 
 use crate::domain::Comment;
@@ -28,8 +28,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         // `curl -X POST` without a Content-Length works too.
         .and(with_state(state))
         .then(decide_act);
-    endpoint("/admin/decide/{token}", show)
-        .or(endpoint("/admin/decide/{token}", act))
+    endpoint(Method::GET, "/admin/decide/{token}", show)
+        .or(endpoint(Method::POST, "/admin/decide/{token}", act))
         .unify()
         .boxed()
 }
@@ -57,6 +57,16 @@ fn refused(refusal: LinkRefusal) -> Response {
             "Comment not found",
             "<p>This comment no longer exists.</p>",
         ),
+        LinkRefusal::Fault(crate::domain::moderation::Error::Store(
+            crate::domain::ports::StoreError::Unavailable { reason },
+        )) => {
+            tracing::warn!(reason = %reason, "decision link refused: the store cannot write now");
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again in a moment",
+                "<p>The decision cannot be stored right now. The link still works: try it again in a minute.</p>",
+            )
+        }
         LinkRefusal::Fault(e) => {
             tracing::error!(error = %e, "decision link failed");
             page(
@@ -90,7 +100,8 @@ async fn decide_show(token: String, state: AppState) -> Response {
 
 /// POST /admin/decide/{token}
 ///
-/// 200 once the decision is stored; 404, 409 or 410 as for GET.
+/// 200 once the decision is stored; 404, 409 or 410 as for GET; 503
+/// while the store cannot write (the link stays usable); 500 on a fault.
 async fn decide_act(token: String, state: AppState) -> Response {
     match state.moderator.decide_by_link(&token).await {
         Ok(transition) => {

@@ -2,6 +2,7 @@
 //! admin page's learning line.
 
 use warp::filters::BoxedFilter;
+use warp::http::Method;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
@@ -11,6 +12,7 @@ use crate::http::{ApiError, AppState, endpoint, with_state};
 /// The learning route.
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     endpoint(
+        Method::GET,
         "/admin/learning",
         warp::path!("admin" / "learning")
             .and(warp::get())

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
-use warp::http::HeaderMap;
+use warp::http::{HeaderMap, Method};
 use warp::reply::Response;
 
 use crate::http::asset::StaticAsset;
@@ -75,10 +75,10 @@ pub fn routes() -> BoxedFilter<(Response,)> {
     let css = warp::path!("admin" / "admin.css")
         .and(read())
         .map(|headers: HeaderMap| CSS.reply(&headers));
-    endpoint("/admin", html)
-        .or(endpoint("/admin/admin.js", js))
+    endpoint(Method::GET, "/admin", html)
+        .or(endpoint(Method::GET, "/admin/admin.js", js))
         .unify()
-        .or(endpoint("/admin/admin.css", css))
+        .or(endpoint(Method::GET, "/admin/admin.css", css))
         .unify()
         .boxed()
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use warp::filters::BoxedFilter;
-use warp::http::{StatusCode, header};
+use warp::http::{Method, StatusCode, header};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
@@ -15,6 +15,7 @@ use crate::http::{ApiError, AppState, endpoint, json_body, with_state};
 /// The reply route.
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     endpoint(
+        Method::POST,
         "/admin/comments/{id}/reply",
         warp::path!("admin" / "comments" / String / "reply")
             .and(warp::post())

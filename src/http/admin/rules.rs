@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use warp::filters::BoxedFilter;
+use warp::http::Method;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
@@ -23,8 +24,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(json_body::<TestRequest>(r#"{"comment": "..."}"#))
         .and(with_state(state))
         .then(rules_test);
-    endpoint("/admin/rules/reload", reload)
-        .or(endpoint("/admin/rules/test", test))
+    endpoint(Method::POST, "/admin/rules/reload", reload)
+        .or(endpoint(Method::POST, "/admin/rules/test", test))
         .unify()
         .boxed()
 }

@@ -1,6 +1,7 @@
 //! `GET /admin/stats`: the counts the admin page's tabs show.
 
 use warp::filters::BoxedFilter;
+use warp::http::Method;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
@@ -11,6 +12,7 @@ use crate::http::{AppState, endpoint, with_state};
 /// The stats route.
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     endpoint(
+        Method::GET,
         "/admin/stats",
         warp::path!("admin" / "stats")
             .and(warp::get())

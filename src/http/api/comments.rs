@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use serde::Serialize;
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderValue, StatusCode, header};
+use warp::http::{HeaderValue, Method, StatusCode, header};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
@@ -60,14 +60,14 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::query::<BTreeMap<String, String>>())
         .and(with_state(state))
         .then(form_token_get);
-    endpoint("/api/comments", create)
-        .or(endpoint("/api/comments", list))
+    endpoint(Method::POST, "/api/comments", create)
+        .or(endpoint(Method::GET, "/api/comments", list))
         .unify()
-        .or(endpoint("/api/comments/{id}", one))
+        .or(endpoint(Method::GET, "/api/comments/{id}", one))
         .unify()
-        .or(endpoint("/api/counts", counts))
+        .or(endpoint(Method::GET, "/api/counts", counts))
         .unify()
-        .or(endpoint("/api/form-token", form_token))
+        .or(endpoint(Method::GET, "/api/form-token", form_token))
         .unify()
         .boxed()
 }

@@ -8,7 +8,7 @@
 use bytes::Bytes;
 use serde::Serialize;
 use warp::filters::BoxedFilter;
-use warp::http::StatusCode;
+use warp::http::{Method, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
@@ -33,8 +33,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::header::optional::<String>("authorization"))
         .and(with_state(state))
         .then(comment_delete);
-    endpoint("/api/comments/{id}", edit)
-        .or(endpoint("/api/comments/{id}", delete))
+    endpoint(Method::PUT, "/api/comments/{id}", edit)
+        .or(endpoint(Method::DELETE, "/api/comments/{id}", delete))
         .unify()
         .boxed()
 }

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
-use warp::http::HeaderMap;
+use warp::http::{HeaderMap, Method};
 use warp::reply::Response;
 
 use crate::http::asset::StaticAsset;
@@ -55,8 +55,8 @@ pub fn routes() -> BoxedFilter<(Response,)> {
         .and(read())
         .and(warp::header::headers_cloned())
         .map(|headers: HeaderMap| EMBED_CSS.reply(&headers));
-    endpoint("/embed.js", js)
-        .or(endpoint("/embed.css", css))
+    endpoint(Method::GET, "/embed.js", js)
+        .or(endpoint(Method::GET, "/embed.css", css))
         .unify()
         .boxed()
 }

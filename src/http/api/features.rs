@@ -3,7 +3,7 @@
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
-use warp::http::{HeaderValue, header};
+use warp::http::{HeaderValue, Method, header};
 use warp::reply::{Reply, Response};
 
 use crate::http::{AppState, endpoint, read_limited, with_state};
@@ -15,7 +15,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(read_limited(state.clone()))
         .and(with_state(state))
         .map(config_get);
-    endpoint("/api/config", config)
+    endpoint(Method::GET, "/api/config", config)
 }
 
 /// GET /api/config

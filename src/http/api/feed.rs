@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 use warp::Filter;
 use warp::filters::BoxedFilter;
+use warp::http::Method;
 use warp::reply::Response;
 
 use crate::domain::ports::ListQuery;
@@ -33,7 +34,7 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::header::optional::<String>("if-none-match"))
         .and(with_state(state))
         .then(feed_get);
-    endpoint("/feed.atom", feed)
+    endpoint(Method::GET, "/feed.atom", feed)
 }
 
 /// GET /feed.atom[?page=/path/]

@@ -7,6 +7,7 @@ mod edit;
 mod embed;
 mod features;
 mod feed;
+mod health;
 pub mod reader_pages;
 
 use warp::Filter;
@@ -14,16 +15,11 @@ use warp::filters::BoxedFilter;
 use warp::http::Method;
 use warp::reply::Response;
 
-use super::{AppState, endpoint};
+use super::AppState;
 
 /// Every public route; the `/api` ones with CORS.
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
-    let health = endpoint(
-        "/healthz",
-        warp::path!("healthz")
-            .and(warp::get())
-            .map(|| warp::reply::json(&serde_json::json!({ "status": "ok" }))),
-    );
+    let health = health::routes(state.clone());
     // Every refusal of an endpoint is answered inside it (see `endpoint`), so
     // a 413, 415 or 429 carries the CORS headers too and the embed can read
     // it (and its Retry-After); a path no route takes is answered here,

@@ -11,7 +11,7 @@
 use bytes::Bytes;
 use warp::Filter;
 use warp::filters::BoxedFilter;
-use warp::http::StatusCode;
+use warp::http::{Method, StatusCode};
 use warp::reply::Response;
 
 use crate::domain::now_millis;
@@ -46,15 +46,21 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::body::bytes())
         .and(with_state(state))
         .then(unsubscribe_act);
-    endpoint("/notifications/confirm/{token}", confirm_show)
-        .or(endpoint("/notifications/confirm/{token}", confirm_act))
+    endpoint(Method::GET, "/notifications/confirm/{token}", confirm_show)
+        .or(endpoint(
+            Method::POST,
+            "/notifications/confirm/{token}",
+            confirm_act,
+        ))
         .unify()
         .or(endpoint(
+            Method::GET,
             "/notifications/unsubscribe/{token}",
             unsubscribe_show,
         ))
         .unify()
         .or(endpoint(
+            Method::POST,
             "/notifications/unsubscribe/{token}",
             unsubscribe_act,
         ))
@@ -74,6 +80,14 @@ fn refused(refusal: LinkRefusal) -> Response {
             "Link expired",
             "<p>This confirmation link has expired. Tick the box again the next time you comment, and a new link will be sent.</p>",
         ),
+        LinkRefusal::Fault(crate::domain::ports::StoreError::Unavailable { reason }) => {
+            tracing::warn!(reason = %reason, "reader link refused: the store cannot write now");
+            page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Try again in a moment",
+                "<p>This cannot be saved right now. The link still works: try it again in a minute.</p>",
+            )
+        }
         LinkRefusal::Fault(e) => {
             tracing::error!(error = %e, "reader link failed");
             page(

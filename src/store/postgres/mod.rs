@@ -92,15 +92,68 @@ pub enum OpenError {
 }
 
 impl From<tokio_postgres::Error> for Error {
+    /// A server that cannot take the write now (a lost connection, a full
+    /// disk, a shutdown, a standby after a failover) is
+    /// [`Error::Unavailable`]: the request answers 503 with `Retry-After`
+    /// and the pool gets a fresh connection for the next one. Everything
+    /// else is a fault.
     fn from(e: tokio_postgres::Error) -> Error {
-        Error::Backend(Box::new(e))
+        match unavailable_reason(&e) {
+            Some(reason) => Error::Unavailable {
+                reason: reason.to_owned(),
+            },
+            None => Error::Backend(Box::new(e)),
+        }
     }
 }
 
 impl From<deadpool_postgres::PoolError> for Error {
     fn from(e: deadpool_postgres::PoolError) -> Error {
-        Error::Backend(Box::new(e))
+        use deadpool_postgres::PoolError;
+        match e {
+            // The pool's backend errors are its new connections': the
+            // server is down, refuses connections, or is unreachable. The
+            // URL and the login were proved at start-up.
+            PoolError::Backend(_) => Error::Unavailable {
+                reason: "the database server cannot be reached".to_owned(),
+            },
+            PoolError::Timeout(_) => Error::Unavailable {
+                reason: "no connection to the database server in time".to_owned(),
+            },
+            other => Error::Backend(Box::new(other)),
+        }
     }
+}
+
+/// Why the server cannot serve now, in a few words (no host, no data), or
+/// `None` for an error of the statement itself.
+fn unavailable_reason(e: &tokio_postgres::Error) -> Option<&'static str> {
+    let Some(code) = e.code() else {
+        // No SQLSTATE: a connection failed or was lost (an I/O error
+        // underneath), or a value did not convert (a fault).
+        let lost = e.is_closed()
+            || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+            || e.to_string().starts_with("timeout waiting for server");
+        return lost.then_some("the database server cannot be reached");
+    };
+    let reason = match code {
+        c if *c == SqlState::DISK_FULL => "no space left on the database server",
+        c if *c == SqlState::INSUFFICIENT_RESOURCES || *c == SqlState::OUT_OF_MEMORY => {
+            "the database server is out of resources"
+        }
+        c if *c == SqlState::TOO_MANY_CONNECTIONS => "the database server has too many connections",
+        c if *c == SqlState::ADMIN_SHUTDOWN
+            || *c == SqlState::CRASH_SHUTDOWN
+            || *c == SqlState::CANNOT_CONNECT_NOW =>
+        {
+            "the database server is shutting down or starting"
+        }
+        c if *c == SqlState::READ_ONLY_SQL_TRANSACTION => {
+            "the database server is read-only (a standby?)"
+        }
+        _ => return None,
+    };
+    Some(reason)
 }
 
 /// The PostgreSQL store; cloning shares its pool and its memory.

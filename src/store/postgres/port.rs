@@ -11,7 +11,7 @@ use crate::domain::learn::ledger::Entry as LedgerEntry;
 use crate::domain::outbox::{JobId, QueuedJob, Scheduled};
 use crate::domain::ports::{
     Decided, Fingerprinter, Fingerprints, ListQuery, Listing, Rewrite, Store, StoreError,
-    StoreStats, Transition,
+    StoreHealth, StoreStats, Transition,
 };
 use crate::domain::privacy::EmailKey;
 use crate::domain::subscription::Subscriber;
@@ -166,6 +166,17 @@ impl Store for PgStore {
             // Every write is its own durable commit.
             flush_requests: commits,
             flushes: commits,
+        }
+    }
+
+    /// From the watcher's last poll through the pool (every 250 ms): while
+    /// the server does not answer, neither reads nor writes are served.
+    fn health(&self) -> StoreHealth {
+        let problem = self.shared.problem();
+        StoreHealth {
+            writable: problem.is_none(),
+            readable: problem.is_none(),
+            problem,
         }
     }
 

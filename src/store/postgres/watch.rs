@@ -120,6 +120,9 @@ pub(super) struct Shared {
     claims: Mutex<std::collections::HashSet<crate::domain::outbox::JobId>>,
     /// Held shared by each claim in flight, exclusively by the release.
     claiming: std::sync::Arc<tokio::sync::RwLock<()>>,
+    /// Why the last poll failed; `None` while polls succeed. What
+    /// `Store::health` (so `/healthz` and `/readyz`) reports.
+    problem: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -136,7 +139,21 @@ impl Shared {
             size: AtomicU64::new(0),
             claims: Mutex::default(),
             claiming: std::sync::Arc::default(),
+            problem: Mutex::default(),
         }
+    }
+
+    /// Why the database cannot be used now, as of the last poll (at most
+    /// one [`POLL_INTERVAL`] old); `None` when it answered.
+    pub fn problem(&self) -> Option<String> {
+        self.problem
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_problem(&self, problem: Option<String>) {
+        *self.problem.lock().unwrap_or_else(PoisonError::into_inner) = problem;
     }
 
     /// Comments in `status`, all replicas' as of the last poll plus this
@@ -270,7 +287,12 @@ pub(super) async fn run(shared: Weak<Shared>, pool: Pool) {
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        match poll(&shared, &pool, polls.is_multiple_of(POLLS_PER_SIZE)).await {
+        let outcome = poll(&shared, &pool, polls.is_multiple_of(POLLS_PER_SIZE)).await;
+        shared.set_problem(outcome.as_ref().err().map(|e| match e {
+            Error::Unavailable { reason } => reason.clone(),
+            _ => "the database server does not answer".to_owned(),
+        }));
+        match outcome {
             Ok(()) if failing => {
                 tracing::info!("reading the shared database's changes again");
                 failing = false;
