@@ -2,6 +2,12 @@
 # Load benchmark of the release build on loopback (see BENCHMARKS.md).
 #
 #   benches/load.sh            # DURATION=10 CONNECTIONS=64 FILL=100000
+#   BACKEND=both benches/load.sh   # sled, then PostgreSQL, one after the other
+#   BACKEND=postgres bash tests/with-postgres.sh bash benches/load.sh
+#
+# BACKEND=postgres runs the service on a fresh database of the throw-away
+# server that tests/with-postgres.sh starts (TEST_MODERATO_DATABASE_URL),
+# with a master key file, as a replica would.
 #
 # Starts moderato on a temporary data directory with rate limits off, then
 # measures with wrk (or oha) at CONNECTIONS connections for DURATION s each:
@@ -13,6 +19,13 @@
 # server and the temporary directory are removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${BACKEND:-sled}" = both ]; then
+    BACKEND=sled bash benches/load.sh
+    echo
+    exec bash tests/with-postgres.sh env BACKEND=postgres bash benches/load.sh
+fi
+BACKEND=${BACKEND:-sled}
 
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -46,6 +59,18 @@ done
 [ -n "$PORT" ] || { echo "no free port in 18080-18180" >&2; exit 1; }
 BASE=http://127.0.0.1:$PORT
 
+DB_ENV=()
+if [ "$BACKEND" = postgres ]; then
+    : "${TEST_MODERATO_DATABASE_URL:?BACKEND=postgres runs inside tests/with-postgres.sh}"
+    PSQL="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/psql"
+    DB="bench_$$"
+    "$PSQL" -q "$TEST_MODERATO_DATABASE_URL" -c "CREATE DATABASE $DB"
+    DB_URL=$(python3 -c 'import sys, urllib.parse as u; p = u.urlparse(sys.argv[1]); print(p._replace(path="/" + sys.argv[2]).geturl())' "$TEST_MODERATO_DATABASE_URL" "$DB")
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$TMP/master.key"
+    chmod 600 "$TMP/master.key"
+    DB_ENV=(MODERATO_DATABASE_URL="$DB_URL" MODERATO_MASTER_KEY_FILE="$TMP/master.key")
+fi
+
 # Starts the server; sets PID and STARTUP_MS (spawn to first healthy answer).
 start() {
     local t0 i
@@ -53,7 +78,7 @@ start() {
     MODERATO_LISTEN=127.0.0.1:$PORT MODERATO_DATA_DIR=$TMP/data \
         MODERATO_RULES_DIR=$PWD/rules MODERATO_ADMIN_TOKEN=$TOKEN \
         MODERATO_RATE_LIMITS_ENABLED=false MODERATO_MAX_PENDING=100000000 \
-        RUST_LOG=${RUST_LOG:-warn} "$BIN" >"$TMP/server.log" 2>&1 &
+        RUST_LOG=${RUST_LOG:-warn} env "${DB_ENV[@]}" "$BIN" >"$TMP/server.log" 2>&1 &
     PID=$!
     for i in $(seq 1 3000); do
         if curl -fs -o /dev/null "$BASE/healthz"; then
@@ -108,9 +133,12 @@ measure_get() {
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "tool: $(command -v wrk >/dev/null && echo wrk || echo oha), $CONNECTIONS connections, ${DURATION}s each"
+echo "backend: $BACKEND"
 
 start
 echo "start-up on an empty database: ${STARTUP_MS} ms"
+sleep 2
+echo "resident memory of the fresh, idle service: $(rss_mb) MB"
 "$LOAD" seed "$BASE" "$TOKEN" /hot/ 100 >/dev/null
 
 c0=$(cpu_ticks)
@@ -152,7 +180,9 @@ fi
 stored=$(curl -fs -H "Authorization: Bearer $TOKEN" "$BASE/metrics" | awk '/^moderato_queue_comments/ { s += $2 } END { print s }')
 echo "comments stored: $stored; resident memory after storing them: $(rss_mb) MB"
 stop
-echo "database on disk: $(du -sm "$TMP/data" | cut -f1) MB"
+if [ "$BACKEND" = sled ]; then
+    echo "database on disk: $(du -sm "$TMP/data" | cut -f1) MB"
+fi
 
 start
 echo "start-up with $stored comments: ${STARTUP_MS} ms (spawn to first healthy answer); resident memory: $(rss_mb) MB"
