@@ -55,7 +55,11 @@ while kill -0 "$LOAD" 2>/dev/null; do
   echo "$now $rss" | tee -a "$TMP/rss"
   sleep 5
 done
-wait "$LOAD" || { echo "the load failed:"; cat "$TMP/load.log"; exit 1; }
+if ! wait "$LOAD"; then
+  echo "the load failed:"; cat "$TMP/load.log"
+  echo "the server's errors (first 20):"; grep -E 'ERROR|panicked' "$TMP/server.log" | head -20
+  exit 1
+fi
 cat "$TMP/load.log"
 python3 - "$TMP/rss" "$WARMUP" <<'PY'
 import sys
