@@ -189,31 +189,35 @@ async fn write_to(
         path,
         &serde_json::to_value(&header).unwrap_or(Value::Null),
     )?;
-    let mut count = 0u64;
-    let mut after = None;
-    loop {
-        let batch = store.comments_after(after, BATCH).await?;
-        let Some(last) = batch.last() else { break };
-        after = Some(last.id);
-        for comment in &batch {
-            let record = serde_json::to_value(comment).map_err(|e| Error::Format {
-                path: path.to_owned(),
-                line: 0,
-                problem: format!("comment {} cannot be encoded: {e}", comment.id),
-            })?;
-            line(
-                &mut out,
-                path,
-                &serde_json::json!({ "type": "comment", "record": record }),
-            )?;
-            count += 1;
-        }
-        // Never fill the disk: stop when the reserve is reached.
-        ensure_room(&schedule.dir, schedule.reserve_bytes)?;
-        tokio::task::yield_now().await;
-    }
-    let subscribers = write_subscribers(store, &mut out, path, schedule).await?;
-    let ledger = write_ledger(store, &mut out, path, schedule).await?;
+    let mut writer = Records {
+        out: &mut out,
+        path,
+        schedule,
+    };
+    let count = writer
+        .write(
+            "comment",
+            |after| store.comments_after(after, BATCH),
+            |comment: &Comment| comment.id,
+            |comment| serde_json::to_value(comment),
+        )
+        .await?;
+    let subscribers = writer
+        .write(
+            "subscriber",
+            |after| store.subscribers_after(after, BATCH),
+            |subscriber: &Subscriber| EmailKey(subscriber.key),
+            |subscriber| serde_json::to_value(subscriber),
+        )
+        .await?;
+    let ledger = writer
+        .write(
+            "ledger",
+            |after| store.ledger_after(after, BATCH),
+            |entry: &LedgerEntry| (entry.email, entry.comment),
+            |entry| serde_json::to_value(LedgerRecord::from(entry)),
+        )
+        .await?;
     line(
         &mut out,
         path,
@@ -229,72 +233,52 @@ async fn write_to(
     file.sync_all().map_err(io(path))
 }
 
-/// Every reader's mail record (sealed address, confirmation, queued
-/// replies), in key order; how many.
-async fn write_subscribers(
-    store: &dyn Store,
-    out: &mut impl Write,
-    path: &Path,
-    schedule: &Schedule,
-) -> Result<u64, Error> {
-    let mut count = 0u64;
-    let mut after = None;
-    loop {
-        let batch = store.subscribers_after(after, BATCH).await?;
-        let Some(last) = batch.last() else { break };
-        after = Some(EmailKey(last.key));
-        for subscriber in &batch {
-            let record = serde_json::to_value(subscriber).map_err(|e| Error::Format {
-                path: path.to_owned(),
-                line: 0,
-                problem: format!("a subscriber record cannot be encoded: {e}"),
-            })?;
-            line(
-                out,
-                path,
-                &serde_json::json!({ "type": "subscriber", "record": record }),
-            )?;
-            count += 1;
-        }
-        ensure_room(&schedule.dir, schedule.reserve_bytes)?;
-        tokio::task::yield_now().await;
-    }
-    Ok(count)
+/// Where the records of a snapshot go.
+struct Records<'a, W> {
+    out: &'a mut W,
+    path: &'a Path,
+    schedule: &'a Schedule,
 }
 
-/// Every entry of the learning filter's ledger (hashes and labels, no
-/// text), so that a restored service has learned what this one had; how
-/// many.
-async fn write_ledger(
-    store: &dyn Store,
-    out: &mut impl Write,
-    path: &Path,
-    schedule: &Schedule,
-) -> Result<u64, Error> {
-    let mut count = 0u64;
-    let mut after = None;
-    loop {
-        let batch = store.ledger_after(after, BATCH).await?;
-        let Some(last) = batch.last() else { break };
-        after = Some((last.email, last.comment));
-        for entry in &batch {
-            let record =
-                serde_json::to_value(LedgerRecord::from(entry)).map_err(|e| Error::Format {
-                    path: path.to_owned(),
+impl<W: Write> Records<'_, W> {
+    /// Writes every record of one kind, a line each, read from the store
+    /// in key order `BATCH` at a time (`next` gives the batch after a key),
+    /// and stops when the disk reserve is reached; how many.
+    async fn write<T, K, Batch>(
+        &mut self,
+        kind: &str,
+        mut next: impl FnMut(Option<K>) -> Batch,
+        key_of: impl Fn(&T) -> K,
+        encode: impl Fn(&T) -> serde_json::Result<Value>,
+    ) -> Result<u64, Error>
+    where
+        Batch: std::future::Future<Output = Result<Vec<T>, StoreError>>,
+    {
+        let mut count = 0u64;
+        let mut after = None;
+        loop {
+            let batch = next(after).await?;
+            let Some(last) = batch.last() else { break };
+            after = Some(key_of(last));
+            for record in &batch {
+                let record = encode(record).map_err(|e| Error::Format {
+                    path: self.path.to_owned(),
                     line: 0,
-                    problem: format!("a ledger entry cannot be encoded: {e}"),
+                    problem: format!("a {kind} record cannot be encoded: {e}"),
                 })?;
-            line(
-                out,
-                path,
-                &serde_json::json!({ "type": "ledger", "record": record }),
-            )?;
-            count += 1;
+                line(
+                    self.out,
+                    self.path,
+                    &serde_json::json!({ "type": kind, "record": record }),
+                )?;
+                count += 1;
+            }
+            // Never fill the disk: stop when the reserve is reached.
+            ensure_room(&self.schedule.dir, self.schedule.reserve_bytes)?;
+            tokio::task::yield_now().await;
         }
-        ensure_room(&schedule.dir, schedule.reserve_bytes)?;
-        tokio::task::yield_now().await;
+        Ok(count)
     }
-    Ok(count)
 }
 
 /// A ledger entry as a backup line holds it (the domain's entry has no
