@@ -57,7 +57,7 @@ while kill -0 "$LOAD" 2>/dev/null; do
 done
 if ! wait "$LOAD"; then
   echo "the load failed:"; cat "$TMP/load.log"
-  echo "the server's errors (first 20):"; grep -E 'ERROR|panicked' "$TMP/server.log" | head -20
+  echo "the server's errors (first 20):"; grep -E 'ERROR|WARN|panicked' "$TMP/server.log" | head -20
   exit 1
 fi
 cat "$TMP/load.log"

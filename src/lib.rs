@@ -16,8 +16,9 @@
 //! - [`import`]: streaming readers of WordPress (WXR), Disqus and Isso
 //!   exports; [`export`]: a WXR writer for the way back; [`transfer`]:
 //!   an import of a file into the core, and the WXR export of the store.
-//! - [`config`], [`secrets`], [`telemetry`]: configuration, the secret
-//!   files of the data directory, logging.
+//! - [`config`], [`secrets`], [`telemetry`], [`memory`]: configuration,
+//!   the secret files of the data directory, logging, the heap handed back
+//!   to the system.
 //! - [`startup`]: builds the core and the shells and runs the service;
 //!   [`cli`]: the command line, above everything.
 
@@ -30,6 +31,7 @@ pub mod domain;
 pub mod export;
 pub mod http;
 pub mod import;
+pub mod memory;
 pub mod notify;
 pub mod secrets;
 pub mod startup;

@@ -406,6 +406,7 @@ impl App {
             ))
         });
         let expirer = tokio::spawn(expire_unconfirmed_requests(state.clone()));
+        let trimmer = tokio::spawn(crate::memory::release_periodically());
         let notifier = match self.parts.notifier.worker(
             &state.config,
             state.store().clone(),
@@ -433,6 +434,7 @@ impl App {
             backups.abort();
         }
         expirer.abort();
+        trimmer.abort();
         if let Some(pruner) = pruner {
             pruner.abort();
         }

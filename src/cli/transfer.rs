@@ -63,6 +63,8 @@ pub fn import_command(config: &Config, args: ImportArgs) -> ExitCode {
     };
     let progress = progress_line();
     let result = runtime.block_on(async {
+        // A long import frees as much as it allocates: hand it back as it goes.
+        let trimmer = tokio::spawn(crate::memory::release_periodically());
         let result =
             transfer::import_file(core.moderator.clone(), &args.file, options, &|handled| {
                 if let Some(bar) = &progress {
@@ -70,6 +72,7 @@ pub fn import_command(config: &Config, args: ImportArgs) -> ExitCode {
                 }
             })
             .await;
+        trimmer.abort();
         // What was stored is kept (and sealed) whether or not the file
         // was read to its end.
         close(core).await;

@@ -234,6 +234,7 @@ fn the_core_knows_no_shell_and_shells_do_not_use_each_other() {
         ("config", &["domain"]),
         ("secrets", &["domain"]),
         ("telemetry", &[]),
+        ("memory", &[]),
         ("store", &["domain"]),
         ("backup", &["domain"]),
         ("notify", &["domain", "config"]),
